@@ -1,0 +1,77 @@
+import { Command } from 'commander';
+import * as path from 'path';
+import { UserError } from '../exitCodes';
+import { DEFAULT_TINY_OPTIONS, TinyModelOptions, buildTinyModel, resolveTinyOptions } from '../../tinymodel';
+
+interface TinyModelCliOptions {
+  seed: string;
+  layers: string;
+  hiddenSize: string;
+  heads: string;
+  kvHeads: string;
+  headDim: string;
+  intermediateSize: string;
+  vocabSize: string;
+  maxPositionEmbeddings: string;
+  logitsToKeep?: boolean;
+}
+
+const numericOptions = [
+  ['seed', '--seed <n>', 'weights seed'],
+  ['layers', '--layers <n>', 'decoder layers'],
+  ['hiddenSize', '--hidden-size <n>', 'hidden size'],
+  ['heads', '--heads <n>', 'attention heads'],
+  ['kvHeads', '--kv-heads <n>', 'key/value heads (must divide --heads)'],
+  ['headDim', '--head-dim <n>', 'head dimension (even)'],
+  ['intermediateSize', '--intermediate-size <n>', 'MLP intermediate size'],
+  ['vocabSize', '--vocab-size <n>', 'vocabulary size (at least the Qwen3 tokenizer size)'],
+  ['maxPositionEmbeddings', '--max-position-embeddings <n>', 'max_position_embeddings in config.json'],
+] as const;
+
+export function registerTinyModel(program: Command): void {
+  const command = program
+    .command('tiny-model')
+    .description('Write a deterministic random-weight Qwen3 ONNX model folder (for tests, demos and CI smoke tests).')
+    .argument('<dir>', 'output folder (created if missing)');
+  for (const [key, flags, description] of numericOptions) {
+    command.option(flags, description, String(DEFAULT_TINY_OPTIONS[key]));
+  }
+  command
+    .option('--logits-to-keep', 'add the num_logits_to_keep input (logits for the last k positions only)')
+    .action(async (dir: string, cli: TinyModelCliOptions) => {
+      const options = parseOptions(cli);
+      const started = Date.now();
+      const info = await buildTinyModel(path.resolve(dir), options);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      const size = `${(info.bytes / 1e6).toFixed(1)} MB${info.externalDataPath ? ', external data' : ''}`;
+      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}) in ${seconds} s\n`);
+    });
+}
+
+function parseOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
+  const options: Partial<TinyModelOptions> = { withLogitsToKeep: Boolean(cli.logitsToKeep) };
+  for (const [key, flags] of numericOptions) {
+    const text = cli[key].trim();
+    const value = Number(text);
+    const minimum = key === 'seed' ? 0 : 1;
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum) {
+      const kind = key === 'seed' ? 'a non-negative integer' : 'a positive integer';
+      throw new UserError(`${flags.split(' ')[0]} must be ${kind} (got "${cli[key]}")`);
+    }
+    options[key] = value;
+  }
+  try {
+    resolveTinyOptions(options);
+  } catch (error) {
+    throw new UserError(`tiny-model: ${withFlagNames((error as Error).message)}`);
+  }
+  return options;
+}
+
+/** The builder's messages name options in camelCase; say the flag instead. */
+function withFlagNames(message: string): string {
+  return numericOptions.reduce(
+    (text, [key, flags]) => text.replace(new RegExp(`\\b${key}\\b`, 'g'), flags.split(' ')[0]),
+    message,
+  );
+}

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { ExitCode, UserError } from './exitCodes';
+import { registerGenerate } from './commands/generate';
+import { registerTinyModel } from './commands/tinyModel';
+import { registerMerge } from './commands/merge';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('qwen-gen')
+    .description('Batch text generation with Qwen3 ONNX models: batched output equals solo output.')
+    .version(require('../../package.json').version)
+    .showHelpAfterError('(run with --help for usage)');
+  registerGenerate(program);
+  registerTinyModel(program);
+  registerMerge(program);
+  return program;
+}
+
+export function reportFatal(error: unknown): number {
+  if (error instanceof UserError) {
+    process.stderr.write(`qwen-gen: ${error.message}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : ExitCode.usage;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`qwen-gen: unexpected error: ${message}\n`);
+  if (process.env.QWEN_GEN_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
+  return ExitCode.usage;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = reportFatal(error);
+  }
+}

@@ -1,0 +1,155 @@
+import { StepRunner } from '../model/modelRunner';
+import { BatchRows } from '../padding/batchRows';
+import { PaddingProtocol } from '../padding/paddingProtocol';
+import { Scheduler, SchedulerLimits } from '../schedule/scheduler';
+import { EngineStats, emptyEngineStats } from './engineStats';
+import { FinishedSequence, SequenceSpec, TokenChoice } from './sequence';
+
+export interface EngineOptions extends SchedulerLimits {
+  /** Stop admitting and return as soon as this is aborted (in-flight sequences are abandoned, not written). */
+  signal?: AbortSignal;
+}
+
+/** Live state of one running row. */
+interface Running<R> {
+  spec: SequenceSpec<R>;
+  tokenIds: number[];
+  choices: TokenChoice[];
+}
+
+interface Schedulable<R> {
+  spec: SequenceSpec<R>;
+  promptLength: number;
+}
+
+export interface EngineResult<R> {
+  stats: EngineStats;
+  /** Sequences never finished because the run was aborted. */
+  unfinished: SequenceSpec<R>[];
+}
+
+/**
+ * The generation loop with continuous batching: admit waiting sequences into free rows (prefill, then merge into the
+ * running cache), decode one token for every live row, hand finished rows to `onFinished` at once and drop them.
+ * All layout decisions are the padding protocol's; all tensor work is the runner's.
+ */
+export async function runGeneration<R>(
+  runner: StepRunner,
+  protocol: PaddingProtocol,
+  specs: SequenceSpec<R>[],
+  options: EngineOptions,
+  onFinished: (sequence: FinishedSequence<R>) => void | Promise<void>,
+): Promise<EngineResult<R>> {
+  const stats = emptyEngineStats();
+  const scheduler = new Scheduler<Schedulable<R>>(
+    specs.map((spec) => ({ spec, promptLength: spec.promptIds.length })),
+    options,
+  );
+  let batch: BatchRows | null = null;
+  let running: Running<R>[] = [];
+
+  const finishIfDone = async (row: Running<R>): Promise<boolean> => {
+    const verdict = row.spec.stop.check(row.tokenIds);
+    if (!verdict) return false;
+    await onFinished({ spec: row.spec, tokenIds: row.tokenIds, choices: row.choices, finishReason: verdict.reason, stopTokenId: verdict.stopTokenId });
+    return true;
+  };
+
+  while (scheduler.pending > 0 || running.length > 0) {
+    if (options.signal?.aborted) break;
+
+    // Admission: prefill a group into free rows, then merge it with the survivors in one rebuild.
+    const admitted = scheduler.admit(running.length);
+    if (admitted.length > 0) {
+      const started = Date.now();
+      const { rows: fresh, firstChoices } = await prefillGroup(runner, protocol, admitted.map((a) => a.spec), options.maxBatchTokens, stats);
+      stats.prefillMs += Date.now() - started;
+      const keepFresh: number[] = [];
+      for (let i = 0; i < admitted.length; i++) {
+        const row: Running<R> = { spec: admitted[i].spec, tokenIds: [firstChoices[i].tokenId], choices: [firstChoices[i]] };
+        if (!(await finishIfDone(row))) {
+          keepFresh.push(i);
+          running.push(row);
+        }
+      }
+      const parts = [{ rows: fresh, keep: keepFresh }];
+      if (batch) parts.unshift({ rows: batch, keep: batch.counts.map((_, i) => i) });
+      batch = protocol.rebuild(parts);
+      stats.rebuilds++;
+      continue; // admit more if rows are still free (e.g. rows that finished at their first token)
+    }
+    if (!batch || running.length === 0) continue;
+
+    // One decode step for every live row.
+    const started = Date.now();
+    const feeds = protocol.extend(batch, running.map((r) => [r.tokenIds[r.tokenIds.length - 1]]));
+    const { logits, present } = await runner.step(feeds);
+    batch = protocol.afterExtend(batch, feeds, present);
+    stats.decodeSteps++;
+    stats.decodePositions += running.length;
+    stats.decodeRealTokens += running.length;
+    stats.decodeBatchSizes[running.length] = (stats.decodeBatchSizes[running.length] ?? 0) + 1;
+    const keep: number[] = [];
+    for (let b = 0; b < running.length; b++) {
+      const row = running[b];
+      const choice = row.spec.sampler.next(logits.row(b, feeds.logitColumns[b]));
+      row.tokenIds.push(choice.tokenId);
+      row.choices.push(choice);
+      if (!(await finishIfDone(row))) keep.push(b);
+    }
+    stats.decodeMs += Date.now() - started;
+    if (keep.length < running.length) {
+      running = keep.map((b) => running[b]);
+      batch = protocol.rebuild([{ rows: batch, keep }]);
+      stats.rebuilds++;
+    }
+  }
+
+  const unfinished = [...running.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
+  return { stats, unfinished };
+}
+
+/**
+ * Prefills a group of sequences and samples each one's first token. A group whose padded size exceeds the token budget is
+ * a single long prompt (the scheduler guarantees it): it is prefilled in chunks of at most `maxBatchTokens` tokens, so the
+ * logits and activations of one step stay bounded whatever the prompt length.
+ */
+async function prefillGroup<R>(
+  runner: StepRunner,
+  protocol: PaddingProtocol,
+  specs: SequenceSpec<R>[],
+  maxBatchTokens: number,
+  stats: EngineStats,
+): Promise<{ rows: BatchRows; firstChoices: TokenChoice[] }> {
+  const prompts = specs.map((s) => s.promptIds);
+  const longest = Math.max(...prompts.map((p) => p.length));
+  stats.prefillBatchSizes[specs.length] = (stats.prefillBatchSizes[specs.length] ?? 0) + 1;
+  stats.prefillRealTokens += prompts.reduce((sum, p) => sum + p.length, 0);
+
+  if (specs.length === 1 && longest > maxBatchTokens) {
+    const prompt = prompts[0];
+    let feeds = protocol.prefill([prompt.slice(0, maxBatchTokens)], runner.kvShape);
+    let result = await runner.step(feeds);
+    let rows = protocol.afterPrefill(feeds, result.present, [prompt.slice(0, maxBatchTokens)]);
+    stats.prefillSteps++;
+    stats.prefillPositions += maxBatchTokens;
+    for (let start = maxBatchTokens; start < prompt.length; start += maxBatchTokens) {
+      const chunk = prompt.slice(start, start + maxBatchTokens);
+      feeds = protocol.extend(rows, [chunk]);
+      result = await runner.step(feeds);
+      rows = protocol.afterExtend(rows, feeds, result.present);
+      stats.prefillSteps++;
+      stats.prefillPositions += chunk.length;
+    }
+    const choice = specs[0].sampler.next(result.logits.row(0, feeds.logitColumns[0]));
+    return { rows, firstChoices: [choice] };
+  }
+
+  const feeds = protocol.prefill(prompts, runner.kvShape);
+  const { logits, present } = await runner.step(feeds);
+  stats.prefillSteps++;
+  stats.prefillPositions += feeds.batch * feeds.seqLen;
+  const rows = protocol.afterPrefill(feeds, present, prompts);
+  const firstChoices = specs.map((spec, b) => spec.sampler.next(logits.row(b, feeds.logitColumns[b])));
+  return { rows, firstChoices };
+}

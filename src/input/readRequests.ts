@@ -1,0 +1,70 @@
+import { InputFileError } from './errors';
+import { describeSource, readLines, type InputSource, type LineReaderOptions } from './lineReader';
+import { parseInputLine, type ParsedLine } from './parseRequest';
+import type { GenerationRequest, InputError, InputFormat } from './request';
+import { RequestSequenceChecker } from './requestSequence';
+
+export type ReadRequestsOptions = LineReaderOptions;
+
+export interface ReadRequestsResult {
+  /** Valid requests in input order. */
+  requests: GenerationRequest[];
+  /** One per bad non-blank line, in input order. */
+  errors: InputError[];
+  format: InputFormat;
+  /** Physical lines in the input, blank ones included. */
+  lineCount: number;
+  /** Non-blank lines; always requests.length + errors.length. */
+  inputCount: number;
+}
+
+/** Validated lines one at a time, for inputs too large to hold; iterate once. */
+export interface RequestStream extends AsyncIterable<ParsedLine> {
+  /** See RequestSequenceChecker.format; final once iteration has ended. */
+  readonly format: InputFormat;
+  readonly lineCount: number;
+  readonly inputCount: number;
+}
+
+/**
+ * Streams validated lines. Throws InputFileError when the source cannot be read, or — at the end of
+ * iteration — when it holds no non-blank line at all.
+ */
+export function streamRequests(source: InputSource, options: ReadRequestsOptions = {}): RequestStream {
+  const lines = readLines(source, options);
+  const checker = new RequestSequenceChecker();
+  let inputCount = 0;
+  return {
+    get format() {
+      return checker.format;
+    },
+    get lineCount() {
+      return lines.physicalLineCount;
+    },
+    get inputCount() {
+      return inputCount;
+    },
+    async *[Symbol.asyncIterator]() {
+      for await (const line of lines) {
+        inputCount++;
+        yield checker.check(parseInputLine(line));
+      }
+      if (inputCount === 0) {
+        const what = lines.physicalLineCount === 0 ? 'is empty' : 'has only blank lines';
+        throw new InputFileError(`input "${describeSource(source, options)}" ${what}: there are no requests to run`);
+      }
+    },
+  };
+}
+
+/** Reads and validates a whole JSONL request file (or stream, or bytes). */
+export async function readRequests(source: InputSource, options: ReadRequestsOptions = {}): Promise<ReadRequestsResult> {
+  const stream = streamRequests(source, options);
+  const requests: GenerationRequest[] = [];
+  const errors: InputError[] = [];
+  for await (const parsed of stream) {
+    if (parsed.ok) requests.push(parsed.request);
+    else errors.push(parsed.error);
+  }
+  return { requests, errors, format: stream.format, lineCount: stream.lineCount, inputCount: stream.inputCount };
+}

@@ -1,0 +1,99 @@
+import * as ort from 'onnxruntime-node';
+import { StepFeeds } from '../padding/batchRows';
+import { KvCache, KvDtype, KvShape } from './kvCache';
+import { LogitsView } from './logitsView';
+
+export interface RunnerOptions {
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+}
+
+/** What the runner needs to know about the graph's inputs; read from the session's own metadata. */
+export interface RunnerInputs {
+  hasAttentionMask: boolean;
+  hasPositionIds: boolean;
+  hasLogitsToKeep: boolean;
+}
+
+export interface StepResult {
+  logits: LogitsView;
+  present: KvCache;
+}
+
+/** Counters a caller (report, tests) can read: they measure work, not time. */
+export interface RunnerStats {
+  steps: number;
+  logitsElements: number;
+  peakLogitsElements: number;
+}
+
+/** What the generation loop needs from a runner: one step, tensors in, logits and cache out. */
+export interface StepRunner {
+  readonly kvShape: KvShape;
+  step(feeds: StepFeeds): Promise<StepResult>;
+}
+
+/** The model runner: tensors in, logits and the new KV cache out. Knows nothing of requests, padding or sampling. */
+export class ModelRunner implements StepRunner {
+  readonly stats: RunnerStats = { steps: 0, logitsElements: 0, peakLogitsElements: 0 };
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly kvShape: KvShape,
+    readonly inputs: RunnerInputs,
+    private readonly presentNames: { key: string; value: string }[],
+  ) {}
+
+  static async create(onnxPath: string, fallback: { kvHeads: number; headDim: number }, options: RunnerOptions = {}): Promise<ModelRunner> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: [options.device ?? 'cpu'],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: options.threads ?? 0,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    };
+    const session = await ort.InferenceSession.create(onnxPath, sessionOptions);
+    const names = new Set(session.inputNames);
+    const layers = session.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
+    const keyMeta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
+    const dtype: KvDtype = keyMeta && keyMeta.isTensor && keyMeta.type === 'float16' ? 'float16' : 'float32';
+    const dims = keyMeta && keyMeta.isTensor ? keyMeta.shape : [];
+    const numeric = (value: unknown, otherwise: number) => (typeof value === 'number' && value > 0 ? value : otherwise);
+    const kvShape: KvShape = { layers, dtype, kvHeads: numeric(dims[1], fallback.kvHeads), headDim: numeric(dims[3], fallback.headDim) };
+    const presentNames = Array.from({ length: layers }, (_, i) => ({ key: `present.${i}.key`, value: `present.${i}.value` }));
+    const inputs: RunnerInputs = {
+      hasAttentionMask: names.has('attention_mask'),
+      hasPositionIds: names.has('position_ids'),
+      hasLogitsToKeep: names.has('num_logits_to_keep'),
+    };
+    return new ModelRunner(session, kvShape, inputs, presentNames);
+  }
+
+  async step(feeds: StepFeeds): Promise<StepResult> {
+    const { batch, seqLen } = feeds;
+    const ortFeeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', feeds.inputIds, [batch, seqLen]),
+    };
+    if (this.inputs.hasAttentionMask) ortFeeds.attention_mask = new ort.Tensor('int64', feeds.attentionMask, [batch, feeds.maskWidth]);
+    if (this.inputs.hasPositionIds) ortFeeds.position_ids = new ort.Tensor('int64', feeds.positionIds, [batch, seqLen]);
+    // Only the positions whose logits are read need the vocabulary projection: ask for the last `keep` columns.
+    const firstNeeded = Math.min(...feeds.logitColumns);
+    const keep = this.inputs.hasLogitsToKeep ? seqLen - firstNeeded : seqLen;
+    if (this.inputs.hasLogitsToKeep) ortFeeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
+    feeds.past.keys.forEach((tensor, i) => {
+      ortFeeds[`past_key_values.${i}.key`] = tensor;
+      ortFeeds[`past_key_values.${i}.value`] = feeds.past.values[i];
+    });
+    const outputs = (await this.session.run(ortFeeds)) as Record<string, ort.Tensor>;
+    const logitsTensor = outputs.logits;
+    const logits = new LogitsView(logitsTensor, seqLen - Number(logitsTensor.dims[1]));
+    this.stats.steps++;
+    this.stats.logitsElements += logits.elements;
+    this.stats.peakLogitsElements = Math.max(this.stats.peakLogitsElements, logits.elements);
+    return { logits, present: KvCache.fromPresent(this.kvShape, outputs, this.presentNames) };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

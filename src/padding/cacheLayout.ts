@@ -1,0 +1,29 @@
+/**
+ * Where a row's real tokens sit in the `present` cache the graph returns. This is a property of the graph kind:
+ *
+ * - `mask-aligned` (plain attention ops): present = past ++ new along the sequence axis, so cache slot j holds whatever
+ *   was fed at mask column j; a row's real tokens are exactly the slots whose mask bit is 1 (pads and holes included).
+ * - `compacted` (com.microsoft GroupQueryAttention): the op writes each row's new tokens at slot `seqlens_k`, i.e. right
+ *   after the row's own real tokens, so the real tokens are always slots 0..count-1 and the slots after them hold junk,
+ *   whatever the mask looks like (GQA only reads the mask's row sums and its width).
+ */
+export interface CacheLayout {
+  readonly name: 'mask-aligned' | 'compacted';
+  realSlots(maskRow: Uint8Array, count: number): number[];
+}
+
+export const maskAlignedLayout: CacheLayout = {
+  name: 'mask-aligned',
+  realSlots(maskRow) {
+    const slots: number[] = [];
+    for (let j = 0; j < maskRow.length; j++) if (maskRow[j]) slots.push(j);
+    return slots;
+  },
+};
+
+export const compactedLayout: CacheLayout = {
+  name: 'compacted',
+  realSlots(_maskRow, count) {
+    return Array.from({ length: count }, (_, j) => j);
+  },
+};

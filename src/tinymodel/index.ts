@@ -1,0 +1,6 @@
+export { buildTinyModel, TINY_BUILDER_VERSION, MODEL_FILE, EXTERNAL_DATA_FILE } from './buildTinyModel';
+export type { TinyModelInfo } from './buildTinyModel';
+export { DEFAULT_TINY_OPTIONS, resolveTinyOptions } from './tinyModelOptions';
+export type { TinyModelOptions } from './tinyModelOptions';
+export { ensureTinyModel, tinyModelCacheDir } from './tinyModelCache';
+export { qwen3Io } from './qwen3Io';

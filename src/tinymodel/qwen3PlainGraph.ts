@@ -1,0 +1,180 @@
+import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
+import { qwen3Dims, qwen3Io } from './qwen3Io';
+import { qwen3WeightNames } from './qwen3Weights';
+import { TinyModelOptions } from './tinyModelOptions';
+
+/** Masked attention scores get the float32 minimum, not -inf, so fully masked (pad) rows stay finite. */
+const FLOAT32_LOWEST = -3.4028234663852886e38;
+
+/**
+ * Adds the nodes and I/O of a Qwen3 decoder with "plain" attention (standard ONNX ops; the
+ * padding and causal masks are applied inside the graph as an additive mask) to `b`.
+ * The weights must be added separately as initializers named by `qwen3WeightNames`.
+ */
+export function buildQwen3PlainGraph(b: OnnxGraphBuilder, o: TinyModelOptions): void {
+  new Qwen3PlainGraph(b, o).build();
+}
+
+class Qwen3PlainGraph {
+  private readonly groups: number;
+
+  constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions) {
+    this.groups = o.heads / o.kvHeads;
+  }
+
+  build(): void {
+    const { b, o } = this;
+    const inputIds = this.declareIo();
+
+    const seqLen = b.op('Gather', [b.op('Shape', [inputIds]), b.int64([1], [])]);
+    const pastLen = b.op('Gather', [b.op('Shape', [qwen3Io.pastKey(0)]), b.int64([2], [])]);
+    const totalLen = b.op('Add', [pastLen, seqLen]);
+
+    const [cos, sin] = b.withScope('rotary', () => this.rotaryTables(pastLen, totalLen));
+    const mask = b.withScope('mask', () => this.additiveMask(pastLen, totalLen));
+
+    let hidden = b.op('Gather', [qwen3WeightNames.embedTokens, inputIds], { axis: 0 });
+    for (let layer = 0; layer < o.layers; layer++) {
+      hidden = b.withScope(`layers.${layer}`, () => this.decoderLayer(layer, hidden, cos, sin, mask));
+    }
+    b.withScope('lm_head', () => this.logits(hidden));
+  }
+
+  private declareIo(): string {
+    const { b, o } = this;
+    const { batch, sequence, past, total, keptLogits } = qwen3Dims;
+    const inputIds = b.addInput(qwen3Io.inputIds, DataType.INT64, [batch, sequence]);
+    if (o.withAttentionMask) b.addInput(qwen3Io.attentionMask, DataType.INT64, [batch, total]);
+    if (o.withPositionIds) b.addInput(qwen3Io.positionIds, DataType.INT64, [batch, sequence]);
+    for (let layer = 0; layer < o.layers; layer++) {
+      b.addInput(qwen3Io.pastKey(layer), DataType.FLOAT, [batch, o.kvHeads, past, o.headDim]);
+      b.addInput(qwen3Io.pastValue(layer), DataType.FLOAT, [batch, o.kvHeads, past, o.headDim]);
+    }
+    if (o.withLogitsToKeep) b.addInput(qwen3Io.numLogitsToKeep, DataType.INT64, []);
+
+    b.addOutput(qwen3Io.logits, DataType.FLOAT, [batch, o.withLogitsToKeep ? keptLogits : sequence, o.vocabSize]);
+    for (let layer = 0; layer < o.layers; layer++) {
+      b.addOutput(qwen3Io.presentKey(layer), DataType.FLOAT, [batch, o.kvHeads, total, o.headDim]);
+      b.addOutput(qwen3Io.presentValue(layer), DataType.FLOAT, [batch, o.kvHeads, total, o.headDim]);
+    }
+    return inputIds;
+  }
+
+  /** cos/sin of position * inv_freq, [B or 1, 1, S, head_dim], rotate-half layout (freqs repeated twice). */
+  private rotaryTables(pastLen: string, totalLen: string): [string, string] {
+    const { b, o } = this;
+    const half = o.headDim / 2;
+    const invFreq = Array.from({ length: half }, (_, i) => 1 / Math.pow(o.ropeTheta, (2 * i) / o.headDim));
+    const positions = o.withPositionIds
+      ? b.op('Cast', [qwen3Io.positionIds], { to: DataType.FLOAT }) // [B,S]
+      : b.op('Unsqueeze', [b.op('Cast', [this.range(pastLen, totalLen)], { to: DataType.FLOAT }), b.int64([0])]); // [1,S]
+    const freqs = b.op('Mul', [b.op('Unsqueeze', [positions, b.int64([-1])]), b.float(invFreq)]);
+    const angles = b.op('Concat', [freqs, freqs], { axis: -1 });
+    const headAxis = b.int64([1]);
+    return [
+      b.op('Unsqueeze', [b.op('Cos', [angles]), headAxis]),
+      b.op('Unsqueeze', [b.op('Sin', [angles]), headAxis]),
+    ];
+  }
+
+  /** 0 where query i may attend key j (causal: j <= past_len + i, and key j not padding), else FLOAT32_LOWEST. */
+  private additiveMask(pastLen: string, totalLen: string): string {
+    const { b, o } = this;
+    const keyIndex = this.range(b.int64([0], []), totalLen); // [T]
+    const queryPosition = b.op('Unsqueeze', [this.range(pastLen, totalLen), b.int64([-1])]); // [S,1]
+    const causal = b.op('LessOrEqual', [keyIndex, queryPosition]); // [S,T]
+    let allowed = causal;
+    if (o.withAttentionMask) {
+      const notPadding = b.op('Cast', [qwen3Io.attentionMask], { to: DataType.BOOL }); // [B,T]
+      allowed = b.op('And', [b.op('Unsqueeze', [notPadding, b.int64([1, 2])]), causal]); // [B,1,S,T]
+    }
+    return b.op('Where', [allowed, b.float([0], []), b.float([FLOAT32_LOWEST], [])]);
+  }
+
+  private decoderLayer(layer: number, hidden: string, cos: string, sin: string, mask: string): string {
+    const { b, o } = this;
+    const w = qwen3WeightNames.layer(layer);
+
+    const normed = this.rmsNorm(hidden, w.inputNorm);
+    const query = this.rotate(this.projectHeads(normed, w.qProj, o.heads, w.qNorm), cos, sin); // [B,h,S,d]
+    const key = this.rotate(this.projectHeads(normed, w.kProj, o.kvHeads, w.kNorm), cos, sin); // [B,kv,S,d]
+    const value = this.projectHeads(normed, w.vProj, o.kvHeads); // [B,kv,S,d]
+
+    const presentKey = b.op('Concat', [qwen3Io.pastKey(layer), key], { axis: 2 }, qwen3Io.presentKey(layer));
+    const presentValue = b.op('Concat', [qwen3Io.pastValue(layer), value], { axis: 2 }, qwen3Io.presentValue(layer));
+
+    const context = this.attention(query, presentKey, presentValue, mask); // [B,h,S,d]
+    const merged = b.op('Reshape', [
+      b.op('Transpose', [context], { perm: [0, 2, 1, 3] }),
+      b.int64([0, 0, o.heads * o.headDim]),
+    ]);
+    const afterAttention = b.op('Add', [hidden, b.op('MatMul', [merged, w.oProj])]);
+
+    const mlpInput = this.rmsNorm(afterAttention, w.postAttentionNorm);
+    const gate = b.op('MatMul', [mlpInput, w.gateProj]);
+    const up = b.op('MatMul', [mlpInput, w.upProj]);
+    const activated = b.op('Mul', [b.op('Mul', [gate, b.op('Sigmoid', [gate])]), up]);
+    return b.op('Add', [afterAttention, b.op('MatMul', [activated, w.downProj])]);
+  }
+
+  /** x @ W reshaped to [B, heads, S, head_dim], with the per-head RMSNorm (before rotary) when given. */
+  private projectHeads(x: string, weight: string, heads: number, normWeight?: string): string {
+    const { b, o } = this;
+    let perHead = b.op('Reshape', [b.op('MatMul', [x, weight]), b.int64([0, 0, heads, o.headDim])]); // [B,S,h,d]
+    if (normWeight) perHead = this.rmsNorm(perHead, normWeight);
+    return b.op('Transpose', [perHead], { perm: [0, 2, 1, 3] });
+  }
+
+  /**
+   * Scaled dot-product attention with GQA. Query head h uses kv head h // groups; instead of
+   * repeating K/V, the queries of each kv head's group are folded into its sequence axis.
+   */
+  private attention(query: string, key: string, value: string, mask: string): string {
+    const { b, o } = this;
+    const grouped = this.groups > 1;
+    const foldGroups = (x: string, last: number) => (grouped ? b.op('Reshape', [x, b.int64([0, o.kvHeads, -1, last])]) : x);
+    const unfoldGroups = (x: string, last: number) => (grouped ? b.op('Reshape', [x, b.int64([0, o.heads, -1, last])]) : x);
+
+    const keyT = b.op('Transpose', [key], { perm: [0, 1, 3, 2] }); // [B,kv,d,T]
+    const rawScores = unfoldGroups(b.op('MatMul', [foldGroups(query, o.headDim), keyT]), 0); // [B,h,S,T]
+    const scores = b.op('Add', [b.op('Mul', [rawScores, b.float([1 / Math.sqrt(o.headDim)], [])]), mask]);
+    const probabilities = b.op('Softmax', [scores], { axis: -1 });
+    return unfoldGroups(b.op('MatMul', [foldGroups(probabilities, 0), value]), o.headDim);
+  }
+
+  /** Rotate-half rotary: x*cos + cat(-x2, x1)*sin. */
+  private rotate(x: string, cos: string, sin: string): string {
+    const { b, o } = this;
+    const half = o.headDim / 2;
+    const [x1, x2] = b.opMulti('Split', [x, b.int64([half, half])], 2, { axis: -1 });
+    const rotated = b.op('Concat', [b.op('Neg', [x2]), x1], { axis: -1 });
+    return b.op('Add', [b.op('Mul', [x, cos]), b.op('Mul', [rotated, sin])]);
+  }
+
+  /** x * 1/sqrt(mean(x^2) + eps) * weight over the last axis, in fp32. */
+  private rmsNorm(x: string, weight: string): string {
+    const { b, o } = this;
+    const meanSquare = b.op('ReduceMean', [b.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const inverseRms = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [meanSquare, b.float([o.rmsNormEps], [])])])]);
+    return b.op('Mul', [b.op('Mul', [x, inverseRms]), weight]);
+  }
+
+  /** Tied lm_head: Gemm against the embedding itself (transB), so its weights are stored once. */
+  private logits(hidden: string): void {
+    const { b, o } = this;
+    let normed = this.rmsNorm(hidden, qwen3WeightNames.finalNorm);
+    if (o.withLogitsToKeep) {
+      // HF semantics: keep the last k positions; k = 0 keeps all (slice start -0 = 0).
+      const start = b.op('Neg', [b.op('Unsqueeze', [qwen3Io.numLogitsToKeep, b.int64([0])])]);
+      normed = b.op('Slice', [normed, start, b.int64([Number.MAX_SAFE_INTEGER]), b.int64([1])]);
+    }
+    const flat = b.op('Reshape', [normed, b.int64([-1, o.hiddenSize])]);
+    const flatLogits = b.op('Gemm', [flat, qwen3WeightNames.embedTokens], { transB: 1 });
+    const outputShape = b.op('Concat', [b.op('Shape', [normed], { start: 0, end: 2 }), b.int64([o.vocabSize])], { axis: 0 });
+    b.op('Reshape', [flatLogits, outputShape], {}, qwen3Io.logits);
+  }
+
+  private range(start: string, limit: string): string {
+    return this.b.op('Range', [start, limit, this.b.int64([1], [])]);
+  }
+}

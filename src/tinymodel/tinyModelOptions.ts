@@ -1,0 +1,72 @@
+/** Shape and layout of a generated tiny Qwen3 model. */
+export interface TinyModelOptions {
+  seed: number;
+  layers: number;
+  hiddenSize: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  /** The real Qwen3 vocabulary size by default, so the real tokenizer's ids are all valid. */
+  vocabSize: number;
+  maxPositionEmbeddings: number;
+  ropeTheta: number;
+  rmsNormEps: number;
+  /** Adds an int64 scalar input `num_logits_to_keep`: logits then cover only the last k positions (0 = all). */
+  withLogitsToKeep: boolean;
+  /** false: the graph has no `attention_mask` input (causal mask only). */
+  withAttentionMask: boolean;
+  /** false: the graph has no `position_ids` input; positions are past_len + arange(S). */
+  withPositionIds: boolean;
+  /** Weights larger than this (in bytes) go to `onnx/model.onnx_data` (protobuf cannot exceed 2 GB). */
+  externalDataThresholdBytes: number;
+}
+
+/** Qwen3 tokenizer size (151643 byte-level BPE tokens + 26 special tokens): the smallest usable vocabulary. */
+export const QWEN3_TOKENIZER_SIZE = 151669;
+
+/** Small enough to build in about a second (~20 MB, nearly all embedding), large enough for varied greedy tokens. */
+export const DEFAULT_TINY_OPTIONS: Readonly<TinyModelOptions> = Object.freeze({
+  seed: 42,
+  layers: 2,
+  hiddenSize: 32,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  intermediateSize: 64,
+  vocabSize: 151936,
+  maxPositionEmbeddings: 4096,
+  ropeTheta: 1e6,
+  rmsNormEps: 1e-6,
+  withLogitsToKeep: false,
+  withAttentionMask: true,
+  withPositionIds: true,
+  externalDataThresholdBytes: 1.8e9,
+});
+
+/** Fills defaults and checks the shape; throws an Error whose message names the bad option. */
+export function resolveTinyOptions(overrides: Partial<TinyModelOptions> = {}): TinyModelOptions {
+  const options: TinyModelOptions = { ...DEFAULT_TINY_OPTIONS, ...overrides };
+  const positive: (keyof TinyModelOptions)[] = [
+    'layers', 'hiddenSize', 'heads', 'kvHeads', 'headDim', 'intermediateSize', 'vocabSize', 'maxPositionEmbeddings',
+  ];
+  for (const key of positive) {
+    const value = options[key];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new Error(`${key} must be a positive integer (got ${String(value)})`);
+    }
+  }
+  if (!Number.isSafeInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) {
+    throw new Error(`seed must be an integer in 0..4294967295 (got ${options.seed})`);
+  }
+  if (options.heads % options.kvHeads !== 0) {
+    throw new Error(`heads (${options.heads}) must be a multiple of kvHeads (${options.kvHeads})`);
+  }
+  if (options.headDim % 2 !== 0) throw new Error(`headDim must be even for rotary embeddings (got ${options.headDim})`);
+  if (options.vocabSize < QWEN3_TOKENIZER_SIZE) {
+    throw new Error(`vocabSize must be at least ${QWEN3_TOKENIZER_SIZE}, the Qwen3 tokenizer's size (got ${options.vocabSize})`);
+  }
+  if (!(options.ropeTheta > 0) || !(options.rmsNormEps > 0)) throw new Error('ropeTheta and rmsNormEps must be positive');
+  if (!(options.externalDataThresholdBytes >= 0)) throw new Error('externalDataThresholdBytes must be >= 0');
+  return options;
+}

@@ -1,0 +1,49 @@
+import { runGeneration } from '../../src/engine/generationEngine';
+import { createStopPolicy } from '../../src/engine/stopPolicy';
+import { LoadedModel } from '../../src/model/loadModel';
+import { StepRunner } from '../../src/model/modelRunner';
+import { PaddingProtocol } from '../../src/padding/paddingProtocol';
+import { RequestSampler } from '../../src/sample/sampler';
+import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
+
+export interface GreedyRunOptions {
+  batchSize: number;
+  maxTokens: number | number[];
+  maxBatchTokens?: number;
+  runner?: StepRunner;
+  protocol?: PaddingProtocol;
+  ignoreEos?: boolean;
+}
+
+/** Greedy completion token ids of each prompt, through the real engine (real ONNX session, real protocol). */
+export async function greedyTokens(model: LoadedModel, prompts: number[][], options: GreedyRunOptions): Promise<number[][]> {
+  const results: number[][] = new Array(prompts.length);
+  const specs = prompts.map((promptIds, i) => ({
+    request: i,
+    sampleIndex: 0,
+    promptIds,
+    sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
+    stop: createStopPolicy({
+      maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,
+      stopTokenIds: new Set(options.ignoreEos ? [] : model.tokens.eosTokenIds),
+    }),
+  }));
+  await runGeneration(
+    options.runner ?? model.runner,
+    options.protocol ?? model.protocol,
+    specs,
+    { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens ?? 4096 },
+    (finished) => {
+      results[finished.spec.request] = finished.tokenIds;
+    },
+  );
+  return results;
+}
+
+/** A runner that withholds the attention mask (all ones): the negative control that shows the checks can fail. */
+export function maskWithheld(runner: StepRunner): StepRunner {
+  return {
+    kvShape: runner.kvShape,
+    step: (feeds) => runner.step({ ...feeds, attentionMask: new BigInt64Array(feeds.attentionMask.length).fill(1n) }),
+  };
+}

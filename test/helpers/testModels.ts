@@ -1,0 +1,18 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildTinyModel, TinyModelOptions } from '../../src/tinymodel';
+
+/** A fresh temp folder removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `qwen-gen-${prefix}-`));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Builds a tiny model with the project's own builder into a temp folder (seeded: same options ⇒ same model). */
+export async function buildTestModel(name: string, options: Partial<TinyModelOptions> = {}): Promise<string> {
+  const dir = path.join(tempDir(name), 'model');
+  await buildTinyModel(dir, options);
+  return dir;
+}
