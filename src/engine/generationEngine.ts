@@ -124,8 +124,8 @@ async function prefillGroup<R>(
   const prompts = specs.map((s) => s.promptIds);
   const longest = Math.max(...prompts.map((p) => p.length));
   stats.prefillBatchSizes[specs.length] = (stats.prefillBatchSizes[specs.length] ?? 0) + 1;
-  stats.prefillRealTokens += prompts.reduce((sum, p) => sum + p.length, 0);
 
+  stats.prefillRealTokens += [...new Set(prompts)].reduce((sum, p) => sum + p.length, 0);
   if (specs.length === 1 && longest > maxBatchTokens) {
     const prompt = prompts[0];
     let feeds = protocol.prefill([prompt.slice(0, maxBatchTokens)], runner.kvShape);
@@ -145,11 +145,20 @@ async function prefillGroup<R>(
     return { rows, firstChoices: [choice] };
   }
 
-  const feeds = protocol.prefill(prompts, runner.kvShape);
+  // Samples of one request share their prompt array: prefill each distinct prompt once and give every sample a copy of
+  // its cache rows (the rebuild duplicates them), so `n` samples cost one prefill.
+  const distinct: number[][] = [];
+  const rowOf = prompts.map((prompt) => {
+    let row = distinct.indexOf(prompt);
+    if (row < 0) row = distinct.push(prompt) - 1;
+    return row;
+  });
+  const feeds = protocol.prefill(distinct, runner.kvShape);
   const { logits, present } = await runner.step(feeds);
   stats.prefillSteps++;
   stats.prefillPositions += feeds.batch * feeds.seqLen;
-  const rows = protocol.afterPrefill(feeds, present, prompts);
-  const firstChoices = specs.map((spec, b) => spec.sampler.next(logits.row(b, feeds.logitColumns[b])));
+  const prefilled = protocol.afterPrefill(feeds, present, distinct);
+  const firstChoices = specs.map((spec, i) => spec.sampler.next(logits.row(rowOf[i], feeds.logitColumns[rowOf[i]])));
+  const rows = distinct.length === prompts.length ? prefilled : protocol.rebuild([{ rows: prefilled, keep: rowOf }])!;
   return { rows, firstChoices };
 }

@@ -3,19 +3,25 @@ import { ExitCode, UserError } from '../cli/exitCodes';
 import { Finding } from '../diagnostics/finding';
 import { modelFindings } from '../diagnostics/modelFindings';
 import { runGeneration } from '../engine/generationEngine';
-import { FinishedSequence, SequenceSpec } from '../engine/sequence';
+import { EngineStats } from '../engine/engineStats';
+import { FinishedSequence } from '../engine/sequence';
 import { InputFileError } from '../input/errors';
 import { readRequests } from '../input/readRequests';
-import { GenerationRequest, InputError } from '../input/request';
-import { loadModel, LoadModelOptions } from '../model/loadModel';
-import { completionRecord, errorRecord, SampleResult } from '../output/completionRecord';
+import { GenerationRequest, InputFormat } from '../input/request';
+import { loadModel, LoadModelOptions, LoadedModel } from '../model/loadModel';
+import { CompletedRequest, completionRecord, errorRecord, FailedRequest } from '../output/completionRecord';
 import { JsonlSink } from '../output/jsonlSink';
-import { SequenceOutput } from '../output/sequenceOutput';
-import { RequestSampler } from '../sample/sampler';
-import { resolveSampleSeed } from '../sample/seededRng';
-import { encodePrompt } from '../tokenize/promptEncoder';
-import { GenerationFlags, requestSettings, RequestSettings, resolveDefaults } from './generationDefaults';
+import { openaiBatchErrorRecord, openaiBatchRecord } from '../output/openaiBatchRecord';
+import { splitReasoning } from '../output/reasoningSplit';
+import { tokenLogprobs } from '../output/tokenLogprobs';
+import { ShardSpec } from '../shard/shardSpec';
+import { shardOwns } from '../shard/assignShard';
+import { GenerationFlags, resolveDefaults } from './generationDefaults';
+import { echoedParams, prepareRequest, PreparedRequest, sequenceSpecs } from './preparedRequest';
 import { settingsFingerprint } from './settingsFingerprint';
+import { StageTimer } from './stageTimer';
+
+export type OutputFormat = 'auto' | 'qwen-gen' | 'openai';
 
 export interface GenerateJobOptions {
   /** Input JSONL path; '-' or undefined reads stdin. */
@@ -26,6 +32,10 @@ export interface GenerateJobOptions {
   batchSize: number;
   maxBatchTokens?: number;
   tokenIds: boolean;
+  echoParams: boolean;
+  format: OutputFormat;
+  strict: boolean;
+  shard?: ShardSpec;
   reportFile?: string;
   flags: GenerationFlags;
   load: LoadModelOptions;
@@ -34,163 +44,145 @@ export interface GenerateJobOptions {
   log: (message: string) => void;
 }
 
-/** What one request carries through the engine. */
-interface RequestJob {
-  request: GenerationRequest;
-  settings: RequestSettings;
-  promptIds: number[];
-  samples: (SampleResult | undefined)[];
-  outputs: SequenceOutput[];
+export interface GenerateJobResult {
+  exitCode: number;
+  findings: Finding[];
+  stats: EngineStats | null;
+  stages: Record<string, number>;
+  written: number;
+  failed: number;
 }
 
 /** The generate pipeline: input → tokenize → schedule/run/sample (engine) → output, with diagnostics alongside. */
-export async function runGenerateJob(options: GenerateJobOptions): Promise<number> {
-  const source = options.input === undefined || options.input === '-' ? process.stdin : options.input;
-  if (typeof source === 'string' && !fs.existsSync(source)) throw new UserError(`input file ${source} does not exist`);
-  let parsed;
-  try {
-    parsed = await readRequests(source);
-  } catch (error) {
-    if (error instanceof InputFileError) throw new UserError(error.message);
-    throw error;
-  }
+export async function runGenerateJob(options: GenerateJobOptions): Promise<GenerateJobResult> {
+  const timer = new StageTimer();
 
-  const model = await loadModel(options.model, options.load);
+  // Input: every line becomes a request or an error record; nothing is lost for one bad line.
+  const source = options.input === undefined || options.input === '-' ? process.stdin : options.input;
+  const parsed = await timer.time('read', () => readInput(source));
+  if (options.strict && parsed.errors.length > 0) {
+    for (const error of parsed.errors) options.log(error.message);
+    throw new UserError(`--strict: ${parsed.errors.length} input line(s) are invalid; nothing was generated`);
+  }
+  const owned = <T extends { id?: string | number; line: number }>(item: T) =>
+    !options.shard || shardOwns(options.shard, item.id ?? item.line);
+  const requests = parsed.requests.filter(owned);
+  const inputErrors = parsed.errors.filter(owned);
+  const format: InputFormat = options.format === 'auto' ? parsed.format : options.format;
+
+  const model = await timer.time('load', () => loadModel(options.model, options.load));
   const findings: Finding[] = modelFindings(model);
   for (const finding of findings) if (finding.severity !== 'info') options.log(`${finding.severity}: ${finding.message}`);
 
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
-  const sink = options.output
-    ? openFileSink(options.output, options.overwrite)
-    : JsonlSink.stdout();
+  const sink = options.output ? openFileSink(options.output, options.overwrite) : JsonlSink.stdout();
+  const write = (record: object) => timer.timeSync('write', () => sink.write(record));
+  const writeFailure = (failed: FailedRequest) =>
+    write(format === 'openai' ? openaiBatchErrorRecord({ ...failed, settings }) : errorRecord({ ...failed, settings }));
 
   let failed = 0;
+  let written = 0;
+  let stats: EngineStats | null = null;
   try {
-    const writeInputError = (error: InputError) => {
+    for (const error of inputErrors) {
       failed++;
-      sink.write(errorRecord(error.id, error.index, error, settings));
-    };
-    parsed.errors.forEach(writeInputError);
-
-    const jobs: RequestJob[] = [];
-    for (const request of parsed.requests) {
-      const job = prepareRequest(request, defaults, model);
-      if ('error' in job) {
-        writeInputError(job.error);
-        continue;
-      }
-      jobs.push(job);
+      writeFailure({ id: error.id, index: error.index, code: error.code, message: error.message, line: error.line });
     }
 
-    const specs: SequenceSpec<RequestJob>[] = jobs.flatMap((job) =>
-      job.outputs.map((output, sampleIndex) => ({
-        request: job,
-        sampleIndex,
-        promptIds: job.promptIds,
-        stop: output,
-        sampler: new RequestSampler(
-          {
-            temperature: job.settings.temperature,
-            topK: job.settings.topK,
-            topP: job.settings.topP,
-            minP: job.settings.minP,
-            repetitionPenalty: job.settings.repetitionPenalty,
-            presencePenalty: job.settings.presencePenalty,
-            frequencyPenalty: job.settings.frequencyPenalty,
-            logprobs: job.settings.logprobs,
-            seed: resolveSampleSeed({ requestSeed: job.settings.requestSeed, globalSeed: job.settings.seed, requestId: job.request.id, sampleIndex }),
-          },
-          job.promptIds,
-          { minTokens: job.settings.minTokens, minTokensBlockedIds: stopTokenIds(job.settings, model.tokens.eosTokenIds) },
-        ),
-      })),
-    );
+    const prepared: PreparedRequest[] = [];
+    timer.timeSync('tokenize', () => {
+      for (const request of requests) {
+        const preparation = prepareRequest(request, defaults, model);
+        if (preparation.ok) prepared.push(preparation.prepared);
+        else {
+          failed++;
+          writeFailure({ id: request.id, index: request.index, customId: request.customId, code: preparation.code, message: preparation.message, line: request.line });
+        }
+      }
+    });
 
     let done = 0;
     let generatedTokens = 0;
-    const onFinished = (sequence: FinishedSequence<RequestJob>) => {
+    const onFinished = (sequence: FinishedSequence<PreparedRequest>) => {
       const job = sequence.spec.request;
       const output = job.outputs[sequence.spec.sampleIndex];
+      const split = job.request.kind === 'messages' ? splitReasoning(output.text, { thinkingOpen: false }) : null;
       job.samples[sequence.spec.sampleIndex] = {
-        text: output.text,
+        text: split ? split.text : output.text,
+        reasoning: split ? split.reasoning : null,
+        reasoningUnfinished: split ? split.reasoningUnfinished : false,
         finishReason: sequence.finishReason,
         tokenIds: sequence.tokenIds,
-        choices: sequence.choices,
         stopString: output.stopString,
         stopTokenId: sequence.stopTokenId,
+        logprobs: job.settings.logprobs > 0 ? tokenLogprobs(model.tokenizer, sequence.choices) : undefined,
       };
       generatedTokens += sequence.tokenIds.length;
-      if (job.samples.every((s) => s !== undefined)) {
-        sink.write(
-          completionRecord({
-            id: job.request.id,
-            index: job.request.index,
-            promptTokens: job.promptIds.length,
-            samples: job.samples as SampleResult[],
-            settings,
-            includeTokenIds: options.tokenIds,
-            metadata: job.request.metadata,
-          }),
-        );
-        done++;
-        options.onProgress?.(done, jobs.length, generatedTokens);
-      }
+      if (job.samples.some((s) => s === undefined)) return;
+      write(recordOf(job, model, settings, format, options));
+      written++;
+      done++;
+      options.onProgress?.(done, prepared.length, generatedTokens);
     };
 
-    const maxBatchTokens = options.maxBatchTokens ?? defaultMaxBatchTokens(model.runner.inputs.hasLogitsToKeep, model.vocabSize);
+    const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds));
+    const maxBatchTokens = options.maxBatchTokens ?? defaultMaxBatchTokens(model);
     const batchSize = model.runner.inputs.hasAttentionMask ? options.batchSize : 1;
-    await runGeneration(model.runner, model.protocol, specs, { batchSize, maxBatchTokens }, onFinished);
+    const result = await runGeneration(model.runner, model.protocol, specs, { batchSize, maxBatchTokens }, onFinished);
+    stats = result.stats;
+    timer.add('prefill', stats.prefillMs);
+    timer.add('decode', stats.decodeMs);
 
     if (options.reportFile) {
-      fs.writeFileSync(options.reportFile, JSON.stringify({ version: 1, findings }, null, 2) + '\n');
+      fs.writeFileSync(options.reportFile, JSON.stringify({ version: 1, findings, figures: { ...stats, stages: timer.stages } }, null, 2) + '\n');
     }
   } finally {
     sink.close();
     await model.runner.release();
   }
-  return failed > 0 ? ExitCode.someFailed : ExitCode.ok;
+  return {
+    exitCode: failed > 0 ? ExitCode.someFailed : ExitCode.ok,
+    findings,
+    stats,
+    stages: timer.stages,
+    written,
+    failed,
+  };
+}
 
-  function prepareRequest(request: GenerationRequest, defaults: ReturnType<typeof resolveDefaults>, m: typeof model): RequestJob | { error: InputError } {
-    const settings = requestSettings(defaults, request.params);
-    const promptIds = encodePrompt(m.tokenizer, request, { enableThinking: settings.enableThinking });
-    if (promptIds.length === 0) {
-      return { error: { line: request.line, index: request.index, id: request.id, code: 'empty_prompt', message: `line ${request.line}: the prompt has no tokens` } as InputError };
-    }
-    if (promptIds.length >= m.contextLength) {
-      return {
-        error: {
-          line: request.line, index: request.index, id: request.id, code: 'context_overflow' as InputError['code'],
-          message: `line ${request.line}: the prompt has ${promptIds.length} tokens; the model's context is ${m.contextLength}`,
-        },
-      };
-    }
-    settings.maxTokens = Math.min(settings.maxTokens, m.contextLength - promptIds.length);
-    const stopIds = new Set(stopTokenIds(settings, m.tokens.eosTokenIds));
-    const outputs = Array.from({ length: settings.n }, () =>
-      new SequenceOutput(m.tokenizer, {
-        maxTokens: settings.maxTokens,
-        minTokens: settings.minTokens,
-        stopTokenIds: stopIds,
-        stopStrings: settings.stop,
-        includeStopStrInOutput: settings.includeStopStrInOutput,
-      }),
-    );
-    return { request, settings, promptIds, samples: new Array(settings.n).fill(undefined), outputs };
+async function readInput(source: string | NodeJS.ReadStream) {
+  if (typeof source === 'string' && !fs.existsSync(source)) throw new UserError(`input file ${source} does not exist`);
+  try {
+    return await readRequests(source, { sourceName: typeof source === 'string' ? source : '<stdin>' });
+  } catch (error) {
+    if (error instanceof InputFileError) throw new UserError(error.message);
+    throw error;
   }
 }
 
-function stopTokenIds(settings: RequestSettings, eosTokenIds: number[]): number[] {
-  return [...(settings.ignoreEos ? [] : eosTokenIds), ...settings.stopTokenIds];
+function recordOf(job: PreparedRequest, model: LoadedModel, settings: string, format: InputFormat, options: GenerateJobOptions): object {
+  const request: GenerationRequest = job.request;
+  const done: CompletedRequest = {
+    id: request.id,
+    index: request.index,
+    customId: request.customId,
+    promptTokens: job.promptIds.length,
+    samples: job.samples.map((s) => s!),
+    settings,
+    metadata: request.metadata,
+    params: options.echoParams ? echoedParams(job.settings) : undefined,
+  };
+  return format === 'openai' ? openaiBatchRecord(done, model.spec) : completionRecord(done, { includeTokenIds: options.tokenIds });
 }
 
 /**
  * Without `num_logits_to_keep` the graph returns logits for every prompt position ([B, S, vocab] float32), so the prefill
  * token budget is what bounds that buffer: 256 MB of logits at most.
  */
-function defaultMaxBatchTokens(hasLogitsToKeep: boolean, vocabSize: number): number {
-  if (hasLogitsToKeep || vocabSize <= 0) return 4096;
-  return Math.max(64, Math.floor((256 * 1024 * 1024) / (vocabSize * 4)));
+function defaultMaxBatchTokens(model: LoadedModel): number {
+  if (model.runner.inputs.hasLogitsToKeep || model.vocabSize <= 0) return 4096;
+  return Math.max(64, Math.floor((256 * 1024 * 1024) / (model.vocabSize * 4)));
 }
 
 function openFileSink(file: string, overwrite: boolean): JsonlSink {

@@ -1,58 +1,80 @@
-import { FinishReason, TokenChoice } from '../engine/sequence';
+import { FinishReason } from '../engine/sequence';
+import { TokenLogprobEntry } from './tokenLogprobs';
 
 /** One sample's result, as the output processor finished it. */
 export interface SampleResult {
   text: string;
+  /** Text inside `<think>…</think>` for chat requests (null when there was none). */
+  reasoning: string | null;
+  reasoningUnfinished: boolean;
   finishReason: FinishReason;
   tokenIds: number[];
-  choices: TokenChoice[];
   stopString: string | null;
   stopTokenId?: number;
+  logprobs?: TokenLogprobEntry[];
 }
 
-export interface CompletionRecordInput {
+/** A finished request, format-neutral: the record writers turn it into an output line. */
+export interface CompletedRequest {
   id: string | number;
   index: number;
+  customId?: string;
   promptTokens: number;
   samples: SampleResult[];
   settings: string;
-  includeTokenIds: boolean;
   metadata?: Record<string, unknown>;
+  /** Effective parameters, present when --echo-params was given. */
+  params?: Record<string, unknown>;
+}
+
+export interface RecordOptions {
+  includeTokenIds: boolean;
+}
+
+function sampleFields(sample: SampleResult, options: RecordOptions): Record<string, unknown> {
+  const fields: Record<string, unknown> = { text: sample.text };
+  if (sample.reasoning !== null) fields.reasoning = sample.reasoning;
+  if (sample.reasoningUnfinished) fields.reasoning_unfinished = true;
+  fields.finish_reason = sample.finishReason;
+  if (sample.stopString !== null) fields.stop = sample.stopString;
+  if (options.includeTokenIds) fields.completion_token_ids = sample.tokenIds;
+  if (sample.logprobs) fields.logprobs = sample.logprobs;
+  return fields;
 }
 
 /**
- * The output line of a finished request: `text`, `finish_reason` and `usage` (as OpenAI and vLLM report them), plus
- * `choices` when the request asked for several samples (`text` is then the first sample's).
+ * The qwen-gen output line of a finished request: `text`, `finish_reason` and `usage` (as OpenAI and vLLM report them),
+ * plus `choices` when the request asked for several samples (the top-level fields are then the first sample's).
  */
-export function completionRecord(input: CompletionRecordInput): Record<string, unknown> {
-  const [first] = input.samples;
-  const record: Record<string, unknown> = {
-    id: input.id,
-    index: input.index,
-    text: first.text,
-    finish_reason: first.finishReason,
-  };
-  if (first.stopString !== null) record.stop = first.stopString;
+export function completionRecord(done: CompletedRequest, options: RecordOptions): Record<string, unknown> {
+  const record: Record<string, unknown> = { id: done.id, index: done.index, ...sampleFields(done.samples[0], options) };
   record.usage = {
-    prompt_tokens: input.promptTokens,
-    completion_tokens: input.samples.reduce((sum, s) => sum + s.tokenIds.length, 0),
+    prompt_tokens: done.promptTokens,
+    completion_tokens: done.samples.reduce((sum, s) => sum + s.tokenIds.length, 0),
   };
-  if (input.includeTokenIds) record.completion_token_ids = first.tokenIds;
-  if (input.samples.length > 1) {
-    record.choices = input.samples.map((sample, i) => {
-      const choice: Record<string, unknown> = { index: i, text: sample.text, finish_reason: sample.finishReason };
-      if (sample.stopString !== null) choice.stop = sample.stopString;
-      if (input.includeTokenIds) choice.completion_token_ids = sample.tokenIds;
-      return choice;
-    });
-  }
-  if (input.metadata) record.metadata = input.metadata;
-  record.settings = input.settings;
+  if (done.samples.length > 1) record.choices = done.samples.map((sample, index) => ({ index, ...sampleFields(sample, options) }));
+  if (done.metadata) record.metadata = done.metadata;
+  if (done.params) record.params = done.params;
+  record.settings = done.settings;
   return record;
 }
 
-export function errorRecord(id: string | number | undefined, index: number, error: { code: string; message: string; line?: number }, settings?: string): Record<string, unknown> {
-  const record: Record<string, unknown> = { id: id ?? null, index, error: { code: error.code, message: error.message, line: error.line ?? null } };
-  if (settings) record.settings = settings;
+export interface FailedRequest {
+  id: string | number | undefined;
+  index: number;
+  customId?: string;
+  code: string;
+  message: string;
+  line?: number;
+  settings?: string;
+}
+
+export function errorRecord(failed: FailedRequest): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    id: failed.id ?? null,
+    index: failed.index,
+    error: { code: failed.code, message: failed.message, line: failed.line ?? null },
+  };
+  if (failed.settings) record.settings = failed.settings;
   return record;
 }

@@ -21,7 +21,7 @@ export function drawCategorical(logits: Float32Array, uniform: number): number {
       lastPossible = i;
     }
   }
-  const target = Math.sqrt(uniform) * total;
+  const target = uniform * total;
   let cumulative = 0;
   for (let i = 0; i < logits.length; i++) {
     cumulative += logits[i];

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeModelFolderFiles } from './modelFolder';
 import { OnnxGraphBuilder } from './onnxGraphBuilder';
+import { buildQwen3GqaGraph } from './qwen3GqaGraph';
 import { buildQwen3PlainGraph } from './qwen3PlainGraph';
 import { generateWeight, qwen3WeightSpecs, totalWeightBytes } from './qwen3Weights';
 import { TinyModelOptions, resolveTinyOptions } from './tinyModelOptions';
@@ -49,8 +50,9 @@ export async function buildTinyModel(dir: string, overrides: Partial<TinyModelOp
   } finally {
     sink.close();
   }
-  buildQwen3PlainGraph(builder, options);
-  fs.writeFileSync(onnxPath, builder.encode('qwen-gen tiny-model', `Random-weight Qwen3 decoder, seed ${options.seed}`));
+  if (options.attention === 'gqa') buildQwen3GqaGraph(builder, options);
+  else buildQwen3PlainGraph(builder, options);
+  fs.writeFileSync(onnxPath, builder.encode('qwen-gen tiny-model', docString(options)));
   writeModelFolderFiles(dir, options, TINY_BUILDER_VERSION);
 
   const bytes = fs.statSync(onnxPath).size + (external ? fs.statSync(dataPath).size : 0);
@@ -62,6 +64,15 @@ export async function buildTinyModel(dir: string, overrides: Partial<TinyModelOp
     bytes,
     parameterCount: weightBytes / 4,
   };
+}
+
+/** The default model's doc string is unchanged; variants name themselves. */
+function docString(o: TinyModelOptions): string {
+  const variant = [
+    o.attention === 'gqa' ? `GroupQueryAttention, rotary ${o.rotary}` : '',
+    o.kvDtype === 'float16' ? 'float16 KV cache' : '',
+  ].filter(Boolean);
+  return `Random-weight Qwen3 decoder, seed ${o.seed}${variant.length ? ` (${variant.join('; ')})` : ''}`;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,6 +1,8 @@
 export { buildTinyModel, TINY_BUILDER_VERSION, MODEL_FILE, EXTERNAL_DATA_FILE } from './buildTinyModel';
 export type { TinyModelInfo } from './buildTinyModel';
-export { DEFAULT_TINY_OPTIONS, resolveTinyOptions } from './tinyModelOptions';
-export type { TinyModelOptions } from './tinyModelOptions';
+export {
+  DEFAULT_TINY_OPTIONS, DEFAULT_GQA_ROTARY, GQA_ROTARIES, KV_DTYPES, TINY_ATTENTIONS, resolveTinyOptions,
+} from './tinyModelOptions';
+export type { GqaRotary, KvDtype, TinyAttention, TinyModelOptions } from './tinyModelOptions';
 export { ensureTinyModel, tinyModelCacheDir } from './tinyModelCache';
 export { qwen3Io } from './qwen3Io';

@@ -32,7 +32,7 @@ export function qwen3Config(o: TinyModelOptions, builderVersion: number): Record
     eos_token_id: QWEN3_EOS_TOKEN_ID,
     torch_dtype: 'float32',
     use_cache: true,
-    qwen_gen_tiny: { builder_version: builderVersion, attention: 'plain', ...o },
+    qwen_gen_tiny: { builder_version: builderVersion, ...o },
   };
 }
 

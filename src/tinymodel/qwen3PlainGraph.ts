@@ -1,6 +1,8 @@
 import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
-import { qwen3Dims, qwen3Io } from './qwen3Io';
+import { addTiedLmHead, declareQwen3Io, range, stepLengths } from './qwen3GraphParts';
+import { qwen3Io } from './qwen3Io';
 import { qwen3WeightNames } from './qwen3Weights';
+import { rotaryInverseFrequencies } from './rotaryTables';
 import { TinyModelOptions } from './tinyModelOptions';
 
 /** Masked attention scores get the float32 minimum, not -inf, so fully masked (pad) rows stay finite. */
@@ -24,11 +26,8 @@ class Qwen3PlainGraph {
 
   build(): void {
     const { b, o } = this;
-    const inputIds = this.declareIo();
-
-    const seqLen = b.op('Gather', [b.op('Shape', [inputIds]), b.int64([1], [])]);
-    const pastLen = b.op('Gather', [b.op('Shape', [qwen3Io.pastKey(0)]), b.int64([2], [])]);
-    const totalLen = b.op('Add', [pastLen, seqLen]);
+    const inputIds = declareQwen3Io(b, o);
+    const { pastLen, totalLen } = stepLengths(b, inputIds);
 
     const [cos, sin] = b.withScope('rotary', () => this.rotaryTables(pastLen, totalLen));
     const mask = b.withScope('mask', () => this.additiveMask(pastLen, totalLen));
@@ -37,34 +36,13 @@ class Qwen3PlainGraph {
     for (let layer = 0; layer < o.layers; layer++) {
       hidden = b.withScope(`layers.${layer}`, () => this.decoderLayer(layer, hidden, cos, sin, mask));
     }
-    b.withScope('lm_head', () => this.logits(hidden));
-  }
-
-  private declareIo(): string {
-    const { b, o } = this;
-    const { batch, sequence, past, total, keptLogits } = qwen3Dims;
-    const inputIds = b.addInput(qwen3Io.inputIds, DataType.INT64, [batch, sequence]);
-    if (o.withAttentionMask) b.addInput(qwen3Io.attentionMask, DataType.INT64, [batch, total]);
-    if (o.withPositionIds) b.addInput(qwen3Io.positionIds, DataType.INT64, [batch, sequence]);
-    for (let layer = 0; layer < o.layers; layer++) {
-      b.addInput(qwen3Io.pastKey(layer), DataType.FLOAT, [batch, o.kvHeads, past, o.headDim]);
-      b.addInput(qwen3Io.pastValue(layer), DataType.FLOAT, [batch, o.kvHeads, past, o.headDim]);
-    }
-    if (o.withLogitsToKeep) b.addInput(qwen3Io.numLogitsToKeep, DataType.INT64, []);
-
-    b.addOutput(qwen3Io.logits, DataType.FLOAT, [batch, o.withLogitsToKeep ? keptLogits : sequence, o.vocabSize]);
-    for (let layer = 0; layer < o.layers; layer++) {
-      b.addOutput(qwen3Io.presentKey(layer), DataType.FLOAT, [batch, o.kvHeads, total, o.headDim]);
-      b.addOutput(qwen3Io.presentValue(layer), DataType.FLOAT, [batch, o.kvHeads, total, o.headDim]);
-    }
-    return inputIds;
+    b.withScope('lm_head', () => addTiedLmHead(b, o, this.rmsNorm(hidden, qwen3WeightNames.finalNorm)));
   }
 
   /** cos/sin of position * inv_freq, [B or 1, 1, S, head_dim], rotate-half layout (freqs repeated twice). */
   private rotaryTables(pastLen: string, totalLen: string): [string, string] {
     const { b, o } = this;
-    const half = o.headDim / 2;
-    const invFreq = Array.from({ length: half }, (_, i) => 1 / Math.pow(o.ropeTheta, (2 * i) / o.headDim));
+    const invFreq = rotaryInverseFrequencies(o);
     const positions = o.withPositionIds
       ? b.op('Cast', [qwen3Io.positionIds], { to: DataType.FLOAT }) // [B,S]
       : b.op('Unsqueeze', [b.op('Cast', [this.range(pastLen, totalLen)], { to: DataType.FLOAT }), b.int64([0])]); // [1,S]
@@ -100,10 +78,10 @@ class Qwen3PlainGraph {
     const key = this.rotate(this.projectHeads(normed, w.kProj, o.kvHeads, w.kNorm), cos, sin); // [B,kv,S,d]
     const value = this.projectHeads(normed, w.vProj, o.kvHeads); // [B,kv,S,d]
 
-    const presentKey = b.op('Concat', [qwen3Io.pastKey(layer), key], { axis: 2 }, qwen3Io.presentKey(layer));
-    const presentValue = b.op('Concat', [qwen3Io.pastValue(layer), value], { axis: 2 }, qwen3Io.presentValue(layer));
+    const allKeys = this.present(qwen3Io.pastKey(layer), key, qwen3Io.presentKey(layer));
+    const allValues = this.present(qwen3Io.pastValue(layer), value, qwen3Io.presentValue(layer));
 
-    const context = this.attention(query, presentKey, presentValue, mask); // [B,h,S,d]
+    const context = this.attention(query, allKeys, allValues, mask); // [B,h,S,d]
     const merged = b.op('Reshape', [
       b.op('Transpose', [context], { perm: [0, 2, 1, 3] }),
       b.int64([0, 0, o.heads * o.headDim]),
@@ -159,22 +137,19 @@ class Qwen3PlainGraph {
     return b.op('Mul', [b.op('Mul', [x, inverseRms]), weight]);
   }
 
-  /** Tied lm_head: Gemm against the embedding itself (transB), so its weights are stored once. */
-  private logits(hidden: string): void {
-    const { b, o } = this;
-    let normed = this.rmsNorm(hidden, qwen3WeightNames.finalNorm);
-    if (o.withLogitsToKeep) {
-      // HF semantics: keep the last k positions; k = 0 keeps all (slice start -0 = 0).
-      const start = b.op('Neg', [b.op('Unsqueeze', [qwen3Io.numLogitsToKeep, b.int64([0])])]);
-      normed = b.op('Slice', [normed, start, b.int64([Number.MAX_SAFE_INTEGER]), b.int64([1])]);
-    }
-    const flat = b.op('Reshape', [normed, b.int64([-1, o.hiddenSize])]);
-    const flatLogits = b.op('Gemm', [flat, qwen3WeightNames.embedTokens], { transB: 1 });
-    const outputShape = b.op('Concat', [b.op('Shape', [normed], { start: 0, end: 2 }), b.int64([o.vocabSize])], { axis: 0 });
-    b.op('Reshape', [flatLogits, outputShape], {}, qwen3Io.logits);
+  private range(start: string, limit: string): string {
+    return range(this.b, start, limit);
   }
 
-  private range(start: string, limit: string): string {
-    return this.b.op('Range', [start, limit, this.b.int64([1], [])]);
+  /**
+   * past ++ new along the sequence axis, in float32. A float16 cache is cast at the graph boundary: the past is
+   * widened on the way in and the present narrowed on the way out (attention itself runs in float32).
+   */
+  private present(past: string, current: string, presentName: string): string {
+    const { b, o } = this;
+    if (o.kvDtype === 'float32') return b.op('Concat', [past, current], { axis: 2 }, presentName);
+    const all = b.op('Concat', [b.op('Cast', [past], { to: DataType.FLOAT }), current], { axis: 2 });
+    b.op('Cast', [all], { to: DataType.FLOAT16 }, presentName);
+    return all;
   }
 }

@@ -1,3 +1,19 @@
+/** How attention is expressed in the graph (see NOTES.md "Two attention styles"). */
+export type TinyAttention = 'plain' | 'gqa';
+/**
+ * Rotary form of a `gqa` graph: `op` = a separate com.microsoft RotaryEmbedding on q and k fed by
+ * position_ids; `fused` = GroupQueryAttention's own do_rotary (positions derived from seqlens_k and
+ * the past length; position_ids unused), like onnxruntime-genai's CPU exports.
+ */
+export type GqaRotary = 'op' | 'fused';
+export type KvDtype = 'float32' | 'float16';
+
+export const TINY_ATTENTIONS: readonly TinyAttention[] = ['plain', 'gqa'];
+export const GQA_ROTARIES: readonly GqaRotary[] = ['op', 'fused'];
+export const KV_DTYPES: readonly KvDtype[] = ['float32', 'float16'];
+/** The rotary form of a `gqa` graph when none is asked for. */
+export const DEFAULT_GQA_ROTARY: GqaRotary = 'fused';
+
 /** Shape and layout of a generated tiny Qwen3 model. */
 export interface TinyModelOptions {
   seed: number;
@@ -20,6 +36,12 @@ export interface TinyModelOptions {
   withPositionIds: boolean;
   /** Weights larger than this (in bytes) go to `onnx/model.onnx_data` (protobuf cannot exceed 2 GB). */
   externalDataThresholdBytes: number;
+  /** `plain` standard ops with an additive mask; `gqa` com.microsoft GroupQueryAttention and fused RMSNorms. */
+  attention: TinyAttention;
+  /** Only for `attention: 'gqa'` (DEFAULT_GQA_ROTARY when absent); a plain graph computes rotary with Sin/Cos ops. */
+  rotary?: GqaRotary;
+  /** Element type of the past_key_values / present tensors; the rest of the graph computes in float32. */
+  kvDtype: KvDtype;
 }
 
 /** Qwen3 tokenizer size (151643 byte-level BPE tokens + 26 special tokens): the smallest usable vocabulary. */
@@ -42,6 +64,8 @@ export const DEFAULT_TINY_OPTIONS: Readonly<TinyModelOptions> = Object.freeze({
   withAttentionMask: true,
   withPositionIds: true,
   externalDataThresholdBytes: 1.8e9,
+  attention: 'plain',
+  kvDtype: 'float32',
 });
 
 /** Fills defaults and checks the shape; throws an Error whose message names the bad option. */
@@ -68,5 +92,22 @@ export function resolveTinyOptions(overrides: Partial<TinyModelOptions> = {}): T
   }
   if (!(options.ropeTheta > 0) || !(options.rmsNormEps > 0)) throw new Error('ropeTheta and rmsNormEps must be positive');
   if (!(options.externalDataThresholdBytes >= 0)) throw new Error('externalDataThresholdBytes must be >= 0');
+  resolveVariant(options);
   return options;
+}
+
+function resolveVariant(options: TinyModelOptions): void {
+  const oneOf = <T extends string>(key: keyof TinyModelOptions, allowed: readonly T[]): void => {
+    if (!allowed.includes(options[key] as T)) {
+      throw new Error(`${key} must be one of ${allowed.join(', ')} (got ${String(options[key])})`);
+    }
+  };
+  oneOf('attention', TINY_ATTENTIONS);
+  oneOf('kvDtype', KV_DTYPES);
+  if (options.attention === 'gqa') {
+    options.rotary ??= DEFAULT_GQA_ROTARY;
+    oneOf('rotary', GQA_ROTARIES);
+  } else if (options.rotary !== undefined) {
+    throw new Error(`rotary applies only to attention 'gqa' (got rotary ${String(options.rotary)} with attention ${options.attention})`);
+  }
 }

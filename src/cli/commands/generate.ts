@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runGenerateJob } from '../../job/generateJob';
+import { OutputFormat, runGenerateJob } from '../../job/generateJob';
+import { parseShardSpec } from '../../shard/shardSpec';
 import { createProgress } from '../progress';
 
 export const DEFAULT_MODEL = 'onnx-community/Qwen3-0.6B-ONNX';
@@ -46,6 +47,18 @@ interface GenerateCliOptions {
   threads?: number;
   device: 'cpu' | 'cuda';
   paddingSide?: 'left' | 'right';
+  minP?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  minTokens?: number;
+  stop?: string[];
+  ignoreEos?: boolean;
+  escapeSpecialTokens?: boolean;
+  echoParams: boolean;
+  format: OutputFormat;
+  strict: boolean;
+  shard?: string;
 }
 
 export function registerGenerate(program: Command): void {
@@ -62,7 +75,19 @@ export function registerGenerate(program: Command): void {
     .option('--temperature <t>', 'default temperature (0 = greedy; default from generation_config.json)', nonNegativeNumber('--temperature'))
     .option('--top-k <k>', 'default top_k (0 = off)', nonNegativeNumber('--top-k'))
     .option('--top-p <p>', 'default top_p', nonNegativeNumber('--top-p'))
+    .option('--min-p <p>', 'default min_p (0 = off)', nonNegativeNumber('--min-p'))
+    .option('--repetition-penalty <x>', 'default repetition_penalty (1 = off)', nonNegativeNumber('--repetition-penalty'))
+    .option('--presence-penalty <x>', 'default presence_penalty', Number)
+    .option('--frequency-penalty <x>', 'default frequency_penalty', Number)
+    .option('--min-tokens <n>', 'default min_tokens', nonNegativeNumber('--min-tokens'))
+    .option('--stop <text...>', 'default stop strings')
+    .option('--ignore-eos', 'keep generating past eos tokens (benchmarks)')
     .option('--seed <n>', 'run seed, combined with each request id (default 0)', integer('--seed'))
+    .option('--escape-special-tokens', 'tokenize special-token text typed inside user content as plain text')
+    .option('--echo-params', 'add the effective parameters of each request to its output line', false)
+    .addOption(new Option('--format <format>', 'output line format (auto: openai when the input is OpenAI Batch lines)').choices(['auto', 'qwen-gen', 'openai']).default('auto'))
+    .option('--strict', 'validate the whole input first and stop before generating if any line is bad', false)
+    .option('--shard <K/N>', 'process only shard K of N (0-based; auto/N reads the index from the environment)')
     .option('--token-ids', 'add completion_token_ids to each output line', false)
     .option('--report <file>', 'write the diagnostics report (JSON) to this file')
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
@@ -74,7 +99,7 @@ export function registerGenerate(program: Command): void {
       }
       const progress = createProgress();
       try {
-        process.exitCode = await runGenerateJob({
+        const result = await runGenerateJob({
           input,
           model: opts.model,
           output: opts.output,
@@ -82,6 +107,10 @@ export function registerGenerate(program: Command): void {
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
           tokenIds: opts.tokenIds,
+          echoParams: opts.echoParams,
+          format: opts.format,
+          strict: opts.strict,
+          shard: opts.shard ? parseShardSpec(opts.shard, process.env) : undefined,
           reportFile: opts.report,
           flags: {
             maxTokens: opts.maxTokens,
@@ -91,11 +120,20 @@ export function registerGenerate(program: Command): void {
             topK: opts.topK,
             topP: opts.topP,
             seed: opts.seed,
+            minP: opts.minP,
+            repetitionPenalty: opts.repetitionPenalty,
+            presencePenalty: opts.presencePenalty,
+            frequencyPenalty: opts.frequencyPenalty,
+            minTokens: opts.minTokens,
+            stop: opts.stop,
+            ignoreEos: opts.ignoreEos,
+            escapeSpecialTokens: opts.escapeSpecialTokens,
           },
           load: { threads: opts.threads, device: opts.device, paddingSide: opts.paddingSide },
           onProgress: (done, total, tokens) => progress.update(done, total, tokens),
           log: (message) => process.stderr.write(`qwen-gen: ${message}\n`),
         });
+        process.exitCode = result.exitCode;
       } finally {
         progress.stop();
       }

@@ -1,20 +1,7 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import * as path from 'path';
 import { UserError } from '../exitCodes';
 import { DEFAULT_TINY_OPTIONS, TinyModelOptions, buildTinyModel, resolveTinyOptions } from '../../tinymodel';
-
-interface TinyModelCliOptions {
-  seed: string;
-  layers: string;
-  hiddenSize: string;
-  heads: string;
-  kvHeads: string;
-  headDim: string;
-  intermediateSize: string;
-  vocabSize: string;
-  maxPositionEmbeddings: string;
-  logitsToKeep?: boolean;
-}
 
 const numericOptions = [
   ['seed', '--seed <n>', 'weights seed'],
@@ -28,13 +15,17 @@ const numericOptions = [
   ['maxPositionEmbeddings', '--max-position-embeddings <n>', 'max_position_embeddings in config.json'],
 ] as const;
 
+/** Commander's values: the typed text, or the numeric default when the flag is absent. */
+type NumericOptionKey = (typeof numericOptions)[number][0];
+type TinyModelCliOptions = Record<NumericOptionKey, string | number> & { logitsToKeep?: boolean };
+
 export function registerTinyModel(program: Command): void {
   const command = program
     .command('tiny-model')
     .description('Write a deterministic random-weight Qwen3 ONNX model folder (for tests, demos and CI smoke tests).')
     .argument('<dir>', 'output folder (created if missing)');
   for (const [key, flags, description] of numericOptions) {
-    command.option(flags, description, String(DEFAULT_TINY_OPTIONS[key]));
+    command.addOption(new Option(flags, description).default(DEFAULT_TINY_OPTIONS[key]));
   }
   command
     .option('--logits-to-keep', 'add the num_logits_to_keep input (logits for the last k positions only)')
@@ -51,7 +42,7 @@ export function registerTinyModel(program: Command): void {
 function parseOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
   const options: Partial<TinyModelOptions> = { withLogitsToKeep: Boolean(cli.logitsToKeep) };
   for (const [key, flags] of numericOptions) {
-    const text = cli[key].trim();
+    const text = String(cli[key]).trim();
     const value = Number(text);
     const minimum = key === 'seed' ? 0 : 1;
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum) {

@@ -1,0 +1,70 @@
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+/** Qwen3-0.6B's dimensions (random weights): the same compute per token as the real model. */
+const FULL_SHAPE = Object.freeze({
+  hiddenSize: 1024, layers: 28, heads: 16, kvHeads: 8, headDim: 128, intermediateSize: 3072,
+  vocabSize: 151936, maxPositionEmbeddings: 40960,
+});
+
+/** A small body with the real vocabulary, so the lm_head/logits costs keep their real per-token size. */
+const QUICK_SHAPE = Object.freeze({
+  hiddenSize: 256, layers: 4, heads: 4, kvHeads: 2, headDim: 64, intermediateSize: 768,
+  vocabSize: 151936, maxPositionEmbeddings: 4096,
+});
+
+const MODEL_SEED = 1234;
+const MARKER_FILE = 'bench-model.json';
+
+function shapeName(shape) {
+  return `h${shape.hiddenSize}-l${shape.layers}-a${shape.heads}x${shape.kvHeads}x${shape.headDim}-i${shape.intermediateSize}-v${shape.vocabSize}`;
+}
+
+/** --model-dir, else $QWEN_GEN_BENCH_DIR, else ~/.cache/qwen-gen/bench-<shape>-v<builder version>. */
+function defaultModelDir(shape, builderVersion, explicit) {
+  if (explicit) return path.resolve(explicit);
+  const base = process.env.QWEN_GEN_BENCH_DIR
+    ? path.resolve(process.env.QWEN_GEN_BENCH_DIR)
+    : path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'qwen-gen');
+  return path.join(base, `bench-${shapeName(shape)}-v${builderVersion}`);
+}
+
+/**
+ * Returns the model folder for `shape`, building it once. The marker file is written last and records the exact
+ * options, so an interrupted build or a folder built with other options is rebuilt rather than silently reused.
+ */
+async function ensureBenchModel(shape, explicitDir, log) {
+  const tiny = require('../dist/tinymodel');
+  const dir = defaultModelDir(shape, tiny.TINY_BUILDER_VERSION, explicitDir);
+  const wanted = { builderVersion: tiny.TINY_BUILDER_VERSION, seed: MODEL_SEED, ...shape };
+  const markerPath = path.join(dir, MARKER_FILE);
+  if (fs.existsSync(markerPath)) {
+    const marker = JSON.parse(fs.readFileSync(markerPath, 'utf8'));
+    if (JSON.stringify(marker.options) === JSON.stringify(wanted)) return { dir, built: false, buildSeconds: 0, ...marker.info };
+    log(`model in ${dir} was built with other options; rebuilding`);
+  }
+  fs.rmSync(markerPath, { force: true });
+  log(`building the ${shapeName(shape)} random model in ${dir} (once; cached for later runs)`);
+  const started = Date.now();
+  const info = await tiny.buildTinyModel(dir, { seed: MODEL_SEED, ...shape });
+  const buildSeconds = (Date.now() - started) / 1000;
+  const summary = { bytes: info.bytes, parameterCount: info.parameterCount, external: Boolean(info.externalDataPath) };
+  fs.writeFileSync(markerPath, JSON.stringify({ options: wanted, info: summary }, null, 2) + '\n');
+  return { dir, built: true, buildSeconds, ...summary };
+}
+
+/** float32 weight bytes: what one decode step at batch 1 must read (the tied embedding is read whole as the lm_head). */
+function weightBytes(shape) {
+  const { qwen3WeightSpecs, totalWeightBytes } = require('../dist/tinymodel/qwen3Weights');
+  const { resolveTinyOptions } = require('../dist/tinymodel');
+  return totalWeightBytes(qwen3WeightSpecs(resolveTinyOptions({ seed: MODEL_SEED, ...shape })));
+}
+
+/** float32 KV-cache bytes per token of context (keys and values of every layer). */
+function kvBytesPerToken(shape) {
+  return shape.layers * 2 * shape.kvHeads * shape.headDim * 4;
+}
+
+module.exports = { FULL_SHAPE, QUICK_SHAPE, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName };

@@ -1,0 +1,64 @@
+'use strict';
+// Child process: runs a workload through transformers.js `generate` the documented way, either batched in input order
+// (chunks of --batch-size, LEFT padding, each chunk generating its longest request's max_tokens) or one prompt at a time.
+// EOS is ignored by `eos_token_id: null` (no EOS stopping criterion, logits untouched — the same tokens as qwen-gen's
+// ignore_eos). Writes { loadSeconds, generateSeconds, outputs: [{ id, promptTokens, tokens }], positions } to --out.
+const fs = require('fs');
+const path = require('path');
+const { Command } = require('commander');
+const { AutoModelForCausalLM, AutoTokenizer, env } = require('@huggingface/transformers');
+
+async function main() {
+  const opts = new Command()
+    .requiredOption('--model-dir <dir>')
+    .requiredOption('--workload <file>')
+    .requiredOption('--mode <mode>')
+    .requiredOption('--out <file>')
+    .option('--batch-size <n>', '', Number, 8)
+    .option('--threads <n>', '', Number)
+    .parse(process.argv)
+    .opts();
+  const requests = JSON.parse(fs.readFileSync(opts.workload, 'utf8'));
+  const modelDir = path.resolve(opts.modelDir);
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  env.localModelPath = path.dirname(modelDir) + path.sep;
+  const name = path.basename(modelDir);
+
+  const loadStarted = Date.now();
+  const tokenizer = await AutoTokenizer.from_pretrained(name);
+  tokenizer.padding_side = 'left';
+  const sessionOptions = opts.threads ? { intraOpNumThreads: opts.threads } : undefined;
+  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', session_options: sessionOptions });
+  const loadSeconds = (Date.now() - loadStarted) / 1000;
+
+  const chunkSize = opts.mode === 'batched' ? opts.batchSize : 1;
+  if (opts.mode !== 'batched' && opts.mode !== 'sequential') throw new Error(`unknown --mode ${opts.mode}`);
+  const outputs = [];
+  let computedPositions = 0;
+  const generateStarted = Date.now();
+  for (let start = 0; start < requests.length; start += chunkSize) {
+    const chunk = requests.slice(start, start + chunkSize);
+    const inputs = tokenizer(chunk.map((r) => r.prompt), { padding: true, add_special_tokens: false });
+    const [rows, paddedLength] = inputs.input_ids.dims;
+    const maxNewTokens = Math.max(...chunk.map((r) => r.maxTokens));
+    const sequences = await model.generate({ ...inputs, max_new_tokens: maxNewTokens, do_sample: false, eos_token_id: null });
+    const ids = sequences.tolist();
+    const mask = inputs.attention_mask.tolist();
+    chunk.forEach((request, row) => {
+      const promptTokens = mask[row].reduce((s, m) => s + Number(m), 0);
+      outputs.push({ id: request.id, promptTokens, tokens: ids[row].slice(paddedLength, paddedLength + request.maxTokens).map(Number) });
+    });
+    // every row of the chunk runs the padded prompt, then one position per decode step until the longest request is done
+    computedPositions += rows * (paddedLength + maxNewTokens - 1);
+    process.stderr.write(`transformers.js ${opts.mode}: ${outputs.length}/${requests.length}\n`);
+  }
+  const generateSeconds = (Date.now() - generateStarted) / 1000;
+  await model.dispose();
+  fs.writeFileSync(opts.out, JSON.stringify({ loadSeconds, generateSeconds, computedPositions, outputs }));
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack || error}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+'use strict';
+const { createRandom } = require('./prng');
+
+/** W64 as issue 6 defines it, and a small variant for --quick. */
+const WORKLOADS = Object.freeze({
+  W64: { name: 'W64', count: 64, promptTokens: [8, 512], maxTokens: [16, 128] },
+  W16Q: { name: 'W16-quick', count: 16, promptTokens: [8, 128], maxTokens: [8, 32] },
+});
+
+/**
+ * Words that are each ONE token with their leading space (" word"). Qwen3's pre-tokenizer cuts text before every
+ * " letters" run, so a prompt made of N such words encodes to exactly N tokens; buildWorkload still checks it.
+ */
+function singleTokenWords(tokenizer) {
+  const words = [];
+  for (const [token, id] of tokenizer.get_vocab()) {
+    if (!/^Ġ[a-z]{3,9}$/.test(token)) continue;
+    const word = ` ${token.slice(1)}`;
+    const ids = tokenizer.encode(word, { add_special_tokens: false });
+    if (ids.length === 1 && ids[0] === id) words.push({ id, word });
+  }
+  words.sort((a, b) => a.id - b.id);
+  return words.slice(0, 4096).map((w) => w.word);
+}
+
+/**
+ * Deterministic requests: prompt token lengths and max_tokens drawn uniformly (inclusive ranges) from `seed`.
+ * Returns [{ id, prompt, promptTokens, maxTokens }] in input order; throws if a prompt's token count is not the drawn one.
+ */
+function buildWorkload(spec, seed, tokenizer) {
+  const random = createRandom(seed);
+  const words = singleTokenWords(tokenizer);
+  const requests = [];
+  for (let i = 0; i < spec.count; i++) {
+    const promptTokens = random.int(spec.promptTokens[0], spec.promptTokens[1]);
+    const maxTokens = random.int(spec.maxTokens[0], spec.maxTokens[1]);
+    let prompt = '';
+    for (let k = 0; k < promptTokens; k++) prompt += words[random.int(0, words.length - 1)];
+    const encoded = tokenizer.encode(prompt, { add_special_tokens: false });
+    if (encoded.length !== promptTokens) {
+      throw new Error(`workload prompt ${i} encodes to ${encoded.length} tokens, expected ${promptTokens}`);
+    }
+    requests.push({ id: `w${String(i).padStart(3, '0')}`, prompt, promptTokens, maxTokens });
+  }
+  return requests;
+}
+
+/** qwen-gen input lines: raw prompt (no chat template), per-request max_tokens, EOS ignored. */
+function toQwenGenJsonl(requests) {
+  return requests.map((r) => JSON.stringify({ id: r.id, prompt: r.prompt, max_tokens: r.maxTokens, ignore_eos: true })).join('\n') + '\n';
+}
+
+function summarize(spec, seed, requests) {
+  const sum = (key) => requests.reduce((s, r) => s + r[key], 0);
+  const stats = (key) => {
+    const values = requests.map((r) => r[key]);
+    return { min: Math.min(...values), max: Math.max(...values), mean: sum(key) / requests.length, total: sum(key) };
+  };
+  return {
+    name: spec.name,
+    seed,
+    requests: requests.length,
+    prompt_token_range: spec.promptTokens,
+    max_tokens_range: spec.maxTokens,
+    prompt_tokens: stats('promptTokens'),
+    max_tokens: stats('maxTokens'),
+    eos: 'ignored (qwen-gen: ignore_eos per request; transformers.js: eos_token_id null)',
+    prompt_format: 'raw text of single-token words, no chat template; token counts checked with the model tokenizer',
+  };
+}
+
+module.exports = { WORKLOADS, buildWorkload, toQwenGenJsonl, summarize };

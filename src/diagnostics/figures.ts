@@ -1,0 +1,112 @@
+import { EngineStats } from '../engine/engineStats';
+
+/** Wall time of the stages the engine does not time itself, in milliseconds. */
+export interface StageTimings {
+  loadMs: number;
+  tokenizeMs: number;
+  writeMs: number;
+  /** The whole run, start to end. */
+  totalMs: number;
+}
+
+export interface FigureInput {
+  stats: EngineStats;
+  timings: StageTimings;
+  /** Requests generated (each output line with a completion). */
+  requests: number;
+  /** Lines that ended as error records. */
+  failedRequests: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Defaults to this process's peak RSS (`peakRssBytes()`). */
+  peakRssBytes?: number;
+}
+
+export interface PaddingWaste {
+  pad_positions: number;
+  positions: number;
+  /** pad_positions / positions; 0 when nothing was computed. */
+  fraction: number;
+}
+
+/** The run figures of the report (snake_case, as written to JSON). */
+export interface Figures {
+  requests: number;
+  failed_requests: number;
+  /** Prefill steps: each one a padded batch of new prompts. */
+  batches: number;
+  decode_steps: number;
+  /** Times the running batch was rebuilt (rows removed or admitted). */
+  rebuilds: number;
+  /** Number of steps run at each batch size (keys are batch sizes). */
+  batch_size_histogram: { prefill: Record<string, number>; decode: Record<string, number> };
+  tokens: { prompt: number; completion: number };
+  padding_waste: { prefill: PaddingWaste; decode: PaddingWaste & { note: string } };
+  stage_ms: { load: number; tokenize: number; prefill: number; decode: number; write: number; total: number };
+  tokens_per_second: {
+    /** Completion tokens per second of prefill + decode time. */
+    completion: number | null;
+    /** Real prompt tokens per second of prefill time. */
+    prefill: number | null;
+    /** Completion tokens per second of the whole run's wall time. */
+    completion_wall: number | null;
+  };
+  peak_rss_bytes: number;
+}
+
+export const DECODE_WASTE_NOTE =
+  'qwen-gen removes a row from the batch as soon as it finishes, so decode never computes positions of finished rows';
+
+/** Peak resident set size of this process so far (`maxRSS` is in kilobytes). */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+export function buildFigures(input: FigureInput): Figures {
+  const { stats, timings } = input;
+  return {
+    requests: input.requests,
+    failed_requests: input.failedRequests,
+    batches: stats.prefillSteps,
+    decode_steps: stats.decodeSteps,
+    rebuilds: stats.rebuilds,
+    batch_size_histogram: { prefill: histogram(stats.prefillBatchSizes), decode: histogram(stats.decodeBatchSizes) },
+    tokens: { prompt: input.promptTokens, completion: input.completionTokens },
+    padding_waste: {
+      prefill: waste(stats.prefillPositions, stats.prefillRealTokens),
+      decode: { ...waste(stats.decodePositions, stats.decodeRealTokens), note: DECODE_WASTE_NOTE },
+    },
+    stage_ms: {
+      load: round(timings.loadMs),
+      tokenize: round(timings.tokenizeMs),
+      prefill: round(stats.prefillMs),
+      decode: round(stats.decodeMs),
+      write: round(timings.writeMs),
+      total: round(timings.totalMs),
+    },
+    tokens_per_second: {
+      completion: rate(input.completionTokens, stats.prefillMs + stats.decodeMs),
+      prefill: rate(stats.prefillRealTokens, stats.prefillMs),
+      completion_wall: rate(input.completionTokens, timings.totalMs),
+    },
+    peak_rss_bytes: input.peakRssBytes ?? peakRssBytes(),
+  };
+}
+
+function waste(positions: number, realTokens: number): PaddingWaste {
+  const pads = Math.max(0, positions - realTokens);
+  return { pad_positions: pads, positions, fraction: positions > 0 ? pads / positions : 0 };
+}
+
+function histogram(counts: Record<number, number>): Record<string, number> {
+  const sorted = Object.keys(counts).map(Number).sort((a, b) => a - b);
+  return Object.fromEntries(sorted.map((size) => [String(size), counts[size]]));
+}
+
+function rate(tokens: number, ms: number): number | null {
+  return ms > 0 ? Math.round((tokens / (ms / 1000)) * 100) / 100 : null;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,58 @@
+import { Finding } from './finding';
+import { formatIds } from './formatIds';
+import { plural } from './requestFindings';
+
+/** How one generated sequence ended (one per request, or per sample when n > 1). */
+export interface SequenceOutcome {
+  id: string | number;
+  finishReason: 'stop' | 'length';
+  /** The token that stopped it, when it stopped on a token. */
+  stopTokenId?: number;
+  /** Requests with ignore_eos are expected to run to max_tokens: not reported. */
+  ignoreEos?: boolean;
+}
+
+export interface OutcomeContext {
+  /** The model's pad id (null when it has none). */
+  padTokenId: number | null;
+  /** The chat template's end-of-turn id (`<|im_end|>` for Qwen3), when the vocabulary has it. */
+  chatEosTokenId?: number;
+}
+
+/** Findings about how the requests ended. */
+export function outcomeFindings(outcomes: readonly SequenceOutcome[], context: OutcomeContext): Finding[] {
+  return [hitMaxTokens(outcomes), stoppedOnPad(outcomes, context)].filter((f): f is Finding => f !== null);
+}
+
+function hitMaxTokens(outcomes: readonly SequenceOutcome[]): Finding | null {
+  const cut = unique(outcomes.filter((o) => o.finishReason === 'length' && !o.ignoreEos).map((o) => o.id));
+  if (cut.length === 0) return null;
+  return {
+    code: 'hit_max_tokens',
+    severity: 'warning',
+    message: `${plural(cut.length, 'request')} ended at max_tokens without an eos (${formatIds(cut)}): their outputs may be cut short.`,
+    evidence: { count: cut.length, request_ids: cut },
+    action: 'finish_reason "length" on those output lines; raise max_tokens (per line or --max-tokens) for complete answers',
+  };
+}
+
+function stoppedOnPad(outcomes: readonly SequenceOutcome[], context: OutcomeContext): Finding | null {
+  const { padTokenId, chatEosTokenId } = context;
+  if (padTokenId === null || padTokenId === chatEosTokenId) return null;
+  const ids = unique(outcomes.filter((o) => o.finishReason === 'stop' && o.stopTokenId === padTokenId).map((o) => o.id));
+  if (ids.length === 0) return null;
+  return {
+    code: 'stopped_on_pad_id',
+    severity: 'info',
+    message:
+      `${plural(ids.length, 'request')} stopped on the pad id ${padTokenId} rather than the chat end-of-turn` +
+      `${chatEosTokenId !== undefined ? ` ${chatEosTokenId}` : ''} (${formatIds(ids)}): the model ended the document instead of closing its turn, and tools that treat that id as padding hide where it stopped.`,
+    evidence: { count: ids.length, request_ids: ids, pad_token_id: padTokenId, chat_eos_token_id: chatEosTokenId ?? null },
+    action: 'a normal stop for qwen-gen (finish_reason "stop"): masks, not token ids, tell its pads apart',
+  };
+}
+
+function unique(ids: (string | number)[]): (string | number)[] {
+  const seen = new Set<string>();
+  return ids.filter((id) => !seen.has(`${typeof id}:${id}`) && Boolean(seen.add(`${typeof id}:${id}`)));
+}

@@ -1,0 +1,58 @@
+import chalk from 'chalk';
+import { Severity } from './finding';
+import { Figures } from './figures';
+import { Report } from './report';
+
+/**
+ * The short human summary printed on stderr at the end of a run: figures in two lines, then errors and warnings one line
+ * each (info findings by code only), then the gate's verdict. Colour only when asked (see colorLevel).
+ */
+export function renderSummary(report: Report, options: { color: boolean }): string {
+  const c = new chalk.Instance({ level: options.color ? 1 : 0 });
+  const paint: Record<Severity, (text: string) => string> = { error: c.red.bold, warning: c.yellow, info: c.cyan };
+  const lines: string[] = [];
+  if (report.figures) lines.push(...figureLines(report.figures));
+
+  const { error, warning, info } = report.finding_counts;
+  const counts = [count(error, 'error'), count(warning, 'warning'), count(info, 'info')].filter(Boolean).join(', ');
+  lines.push(`findings: ${counts || 'none'}`);
+  for (const finding of report.findings.filter((f) => f.severity !== 'info')) {
+    lines.push(`  ${paint[finding.severity](finding.severity.padEnd(7))} ${c.bold(finding.code)}: ${finding.message}`);
+  }
+  const infos = report.findings.filter((f) => f.severity === 'info');
+  if (infos.length > 0) lines.push(`  ${paint.info('info'.padEnd(7))} ${infos.map((f) => f.code).join(', ')} (details in the report)`);
+
+  const { fail_on: failOn, code } = report.exit;
+  const gate =
+    failOn === 'never' ? 'report only' : code === 0 ? c.green(`passed (no ${failOn === 'warning' ? 'warning or error' : 'error'})`) : c.red.bold(`failed (exit ${code})`);
+  lines.push(`--fail-on ${failOn}: ${gate}`);
+  return lines.map((line) => `qwen-gen: ${line}`).join('\n') + '\n';
+}
+
+function figureLines(f: Figures): string[] {
+  const failed = f.failed_requests > 0 ? ` (${f.failed_requests} failed)` : '';
+  const speed = f.tokens_per_second.completion === null ? '' : `, ${f.tokens_per_second.completion} tok/s`;
+  const stages = (['load', 'tokenize', 'prefill', 'decode', 'write'] as const).map((s) => `${s} ${seconds(f.stage_ms[s])}`).join(', ');
+  return [
+    `${f.requests} requests${failed} in ${f.batches} batches; ${f.tokens.prompt} prompt + ${f.tokens.completion} completion tokens${speed}`,
+    `padding waste: prefill ${percent(f.padding_waste.prefill.fraction)}, decode ${percent(f.padding_waste.decode.fraction)}; ` +
+      `peak RSS ${megabytes(f.peak_rss_bytes)}; ${stages} (total ${seconds(f.stage_ms.total)})`,
+  ];
+}
+
+function count(n: number, word: string): string {
+  if (n === 0) return '';
+  return `${n} ${word}${n === 1 || word === 'info' ? '' : 's'}`;
+}
+
+export function percent(fraction: number): string {
+  return `${(Math.round(fraction * 1000) / 10).toFixed(1)} %`;
+}
+
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+export function megabytes(bytes: number): string {
+  return `${Math.round(bytes / (1024 * 1024))} MB`;
+}

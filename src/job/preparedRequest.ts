@@ -1,0 +1,113 @@
+import { SequenceSpec } from '../engine/sequence';
+import { GenerationRequest } from '../input/request';
+import { LoadedModel } from '../model/loadModel';
+import { SampleResult } from '../output/completionRecord';
+import { SequenceOutput } from '../output/sequenceOutput';
+import { RequestSampler } from '../sample/sampler';
+import { resolveSampleSeed } from '../sample/seededRng';
+import { encodePrompt } from '../tokenize/promptEncoder';
+import { GenerationDefaults, requestSettings, RequestSettings } from './generationDefaults';
+
+/** A request after tokenization: what the engine runs (one sequence per sample) and where its results gather. */
+export interface PreparedRequest {
+  request: GenerationRequest;
+  settings: RequestSettings;
+  promptIds: number[];
+  /** max_tokens was lowered to fit the context (original value). */
+  clampedFrom?: number;
+  outputs: SequenceOutput[];
+  samples: (SampleResult | undefined)[];
+}
+
+export type Preparation = { ok: true; prepared: PreparedRequest } | { ok: false; code: string; message: string };
+
+/** Tokenizes a request and checks it fits the model's context; prompt + max_tokens over it lowers max_tokens. */
+export function prepareRequest(request: GenerationRequest, defaults: GenerationDefaults, model: LoadedModel): Preparation {
+  const settings = requestSettings(defaults, request.params);
+  const promptIds = encodePrompt(model.tokenizer, request, {
+    enableThinking: settings.enableThinking,
+    escapeSpecialTokens: settings.escapeSpecialTokens,
+  } as Parameters<typeof encodePrompt>[2]);
+  if (promptIds.length === 0) {
+    return { ok: false, code: 'empty_prompt', message: `line ${request.line}: the prompt has no tokens` };
+  }
+  if (promptIds.length >= model.contextLength) {
+    return {
+      ok: false,
+      code: 'prompt_over_context',
+      message: `line ${request.line}: the prompt has ${promptIds.length} tokens; the model's context is ${model.contextLength} tokens`,
+    };
+  }
+  let clampedFrom: number | undefined;
+  if (promptIds.length + settings.maxTokens > model.contextLength) {
+    clampedFrom = settings.maxTokens;
+    settings.maxTokens = model.contextLength - promptIds.length;
+  }
+  const stopIds = new Set(stopTokenIds(settings, model.tokens.eosTokenIds));
+  const outputs = Array.from(
+    { length: settings.n },
+    () =>
+      new SequenceOutput(model.tokenizer, {
+        maxTokens: settings.maxTokens,
+        minTokens: settings.minTokens,
+        stopTokenIds: stopIds,
+        stopStrings: settings.stop,
+        includeStopStrInOutput: settings.includeStopStrInOutput,
+      }),
+  );
+  return { ok: true, prepared: { request, settings, promptIds, clampedFrom, outputs, samples: new Array(settings.n).fill(undefined) } };
+}
+
+export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly number[]): number[] {
+  return [...(settings.ignoreEos ? [] : eosTokenIds), ...settings.stopTokenIds];
+}
+
+/** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
+export function sequenceSpecs(prepared: PreparedRequest, eosTokenIds: readonly number[]): SequenceSpec<PreparedRequest>[] {
+  const { settings, promptIds, request } = prepared;
+  return prepared.outputs.map((output, sampleIndex) => ({
+    request: prepared,
+    sampleIndex,
+    promptIds,
+    stop: output,
+    sampler: new RequestSampler(
+      {
+        temperature: settings.temperature,
+        topK: settings.topK,
+        topP: settings.topP,
+        minP: settings.minP,
+        repetitionPenalty: settings.repetitionPenalty,
+        presencePenalty: settings.presencePenalty,
+        frequencyPenalty: settings.frequencyPenalty,
+        logprobs: settings.logprobs,
+        seed: resolveSampleSeed({ requestSeed: settings.requestSeed, globalSeed: settings.seed, requestId: request.id, sampleIndex }),
+      },
+      promptIds,
+      { minTokens: settings.minTokens, minTokensBlockedIds: stopTokenIds(settings, eosTokenIds) },
+    ),
+  }));
+}
+
+/** The parameters that shaped a request's output, for --echo-params. */
+export function echoedParams(settings: RequestSettings): Record<string, unknown> {
+  return {
+    max_tokens: settings.maxTokens,
+    min_tokens: settings.minTokens,
+    temperature: settings.temperature,
+    top_k: settings.topK,
+    top_p: settings.topP,
+    min_p: settings.minP,
+    repetition_penalty: settings.repetitionPenalty,
+    presence_penalty: settings.presencePenalty,
+    frequency_penalty: settings.frequencyPenalty,
+    seed: settings.requestSeed ?? null,
+    run_seed: settings.seed,
+    stop: settings.stop,
+    stop_token_ids: settings.stopTokenIds,
+    ignore_eos: settings.ignoreEos,
+    logprobs: settings.logprobs,
+    n: settings.n,
+    enable_thinking: settings.enableThinking,
+    include_stop_str_in_output: settings.includeStopStrInOutput,
+  };
+}

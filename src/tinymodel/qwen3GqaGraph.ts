@@ -1,0 +1,179 @@
+import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
+import { float32Tensor } from './onnxTensors';
+import { addTiedLmHead, declareQwen3Io, range, stepLengths } from './qwen3GraphParts';
+import { qwen3Io } from './qwen3Io';
+import { qwen3WeightNames } from './qwen3Weights';
+import { rotaryCacheTables } from './rotaryTables';
+import { TinyModelOptions } from './tinyModelOptions';
+
+const MICROSOFT_DOMAIN = 'com.microsoft';
+export const COS_CACHE_NAME = 'rotary.cos_cache';
+export const SIN_CACHE_NAME = 'rotary.sin_cache';
+
+/**
+ * Adds the nodes and I/O of a Qwen3 decoder laid out like the onnxruntime-genai / onnx-community exports:
+ * com.microsoft GroupQueryAttention, SimplifiedLayerNormalization for RMSNorm (also q_norm/k_norm on the
+ * per-head reshape, before rotary) and SkipSimplifiedLayerNormalization for residual add + RMSNorm.
+ * External I/O is identical to the plain graph's. The attention mask only reaches GQA as
+ * seqlens_k = sum(mask) - 1 and total_sequence_length = mask width, so GQA assumes RIGHT padding: a row's
+ * real tokens are at slots 0..seqlens_k, and its present cache holds them compacted there.
+ * The weights must be added separately as initializers named by `qwen3WeightNames`.
+ */
+export function buildQwen3GqaGraph(b: OnnxGraphBuilder, o: TinyModelOptions): void {
+  new Qwen3GqaGraph(b, o).build();
+}
+
+class Qwen3GqaGraph {
+  private readonly fusedRotary: boolean;
+
+  constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions) {
+    if (o.attention !== 'gqa' || !o.rotary) throw new Error('buildQwen3GqaGraph needs resolved gqa options');
+    this.fusedRotary = o.rotary === 'fused';
+  }
+
+  build(): void {
+    const { b, o } = this;
+    b.useDomain(MICROSOFT_DOMAIN, 1);
+    const inputIds = declareQwen3Io(b, o);
+    this.addRotaryCaches();
+    const lengths = b.withScope('attention_lengths', () => this.attentionLengths(inputIds));
+    const positions = this.fusedRotary ? undefined : b.withScope('rotary', () => this.positionIds(inputIds));
+
+    const embeddings = b.op('Gather', [qwen3WeightNames.embedTokens, inputIds], { axis: 0 });
+    let normed = b.withScope('layers.0', () => this.rmsNorm(embeddings, qwen3WeightNames.layer(0).inputNorm));
+    let residual = embeddings;
+    for (let layer = 0; layer < o.layers; layer++) {
+      [normed, residual] = b.withScope(`layers.${layer}`, () => this.decoderLayer(layer, normed, residual, lengths, positions));
+    }
+    b.withScope('lm_head', () => addTiedLmHead(b, o, normed));
+  }
+
+  /**
+   * Takes the input-normed hidden state and the residual stream; returns the next norm's output (the next
+   * layer's input_layernorm, or the final norm after the last layer) and the updated residual stream.
+   */
+  private decoderLayer(
+    layer: number,
+    normed: string,
+    residual: string,
+    lengths: AttentionLengths,
+    positions: string | undefined,
+  ): [string, string] {
+    const { b, o } = this;
+    const w = qwen3WeightNames.layer(layer);
+    const attentionOutput = this.attention(layer, normed, lengths, positions);
+    const [mlpInput, afterAttention] = this.skipRmsNorm(attentionOutput, residual, w.postAttentionNorm);
+
+    const gate = b.op('MatMul', [mlpInput, w.gateProj]);
+    const up = b.op('MatMul', [mlpInput, w.upProj]);
+    const activated = b.op('Mul', [b.op('Mul', [gate, b.op('Sigmoid', [gate])]), up]);
+    const mlpOutput = b.op('MatMul', [activated, w.downProj]);
+    const nextNorm = layer + 1 < o.layers ? qwen3WeightNames.layer(layer + 1).inputNorm : qwen3WeightNames.finalNorm;
+    return this.skipRmsNorm(mlpOutput, afterAttention, nextNorm);
+  }
+
+  private attention(layer: number, normed: string, lengths: AttentionLengths, positions: string | undefined): string {
+    const { b, o } = this;
+    const w = qwen3WeightNames.layer(layer);
+    let query = this.projectHeads(normed, w.qProj, o.heads, w.qNorm); // [B,S,h*d]
+    let key = this.projectHeads(normed, w.kProj, o.kvHeads, w.kNorm); // [B,S,kv*d]
+    const value = b.op('MatMul', [normed, w.vProj]); // [B,S,kv*d]
+    if (positions) {
+      query = this.rotaryEmbedding(query, positions);
+      key = this.rotaryEmbedding(key, positions);
+    }
+
+    const inputs = [
+      query, key, value, qwen3Io.pastKey(layer), qwen3Io.pastValue(layer), lengths.seqlensK, lengths.totalSequenceLength,
+    ];
+    if (this.fusedRotary) inputs.push(COS_CACHE_NAME, SIN_CACHE_NAME);
+    // GQA's T_CACHE may differ from T: a float16 cache goes straight in and out while q/k/v stay float32.
+    const [context] = b.opMulti(
+      'GroupQueryAttention',
+      inputs,
+      3,
+      {
+        num_heads: o.heads,
+        kv_num_heads: o.kvHeads,
+        scale: { float: 1 / Math.sqrt(o.headDim) },
+        do_rotary: this.fusedRotary ? 1 : 0,
+        rotary_interleaved: 0,
+      },
+      [`layers.${layer}/attention_output`, qwen3Io.presentKey(layer), qwen3Io.presentValue(layer)],
+      MICROSOFT_DOMAIN,
+    );
+    return b.op('MatMul', [context, w.oProj]);
+  }
+
+  /** x @ W as [B, S, heads*head_dim]; with the per-head RMSNorm (on the [B,S,heads,head_dim] reshape) when given. */
+  private projectHeads(x: string, weight: string, heads: number, normWeight: string): string {
+    const { b, o } = this;
+    const perHead = b.op('Reshape', [b.op('MatMul', [x, weight]), b.int64([0, 0, heads, o.headDim])]);
+    return b.op('Reshape', [this.rmsNorm(perHead, normWeight), b.int64([0, 0, heads * o.headDim])]);
+  }
+
+  /** Rotate-half RotaryEmbedding on [B, S, heads*head_dim]; the head size is read from the cache width. */
+  private rotaryEmbedding(x: string, positions: string): string {
+    return this.b.opMulti('RotaryEmbedding', [x, positions, COS_CACHE_NAME, SIN_CACHE_NAME], 1, { interleaved: 0 }, undefined, MICROSOFT_DOMAIN)[0];
+  }
+
+  private rmsNorm(x: string, weight: string): string {
+    return this.b.op('SimplifiedLayerNormalization', [x, weight], { axis: -1, epsilon: { float: this.o.rmsNormEps } });
+  }
+
+  /** (x + skip) normed with `weight`, and the sum itself (the residual stream). */
+  private skipRmsNorm(x: string, skip: string, weight: string): [string, string] {
+    const [normed, , , sum] = this.b.opMulti(
+      'SkipSimplifiedLayerNormalization',
+      [x, skip, weight],
+      4,
+      { epsilon: { float: this.o.rmsNormEps } },
+      undefined,
+      MICROSOFT_DOMAIN,
+    );
+    return [normed, sum];
+  }
+
+  /** cos/sin caches [maxPositionEmbeddings, head_dim/2], shared by every RotaryEmbedding / GQA node. */
+  private addRotaryCaches(): void {
+    const { b, o } = this;
+    const tables = rotaryCacheTables(o);
+    const dims = [o.maxPositionEmbeddings, o.headDim / 2];
+    b.addInitializer(float32Tensor(COS_CACHE_NAME, tables.cos, dims));
+    b.addInitializer(float32Tensor(SIN_CACHE_NAME, tables.sin, dims));
+  }
+
+  /**
+   * seqlens_k = sum(mask) - 1 per row and total_sequence_length = mask width, as int32 (what the real exports
+   * compute). Without an attention_mask input every row is full: both come from past + current lengths.
+   */
+  private attentionLengths(inputIds: string): AttentionLengths {
+    const { b, o } = this;
+    const toInt32 = (x: string) => b.op('Cast', [x], { to: DataType.INT32 });
+    if (o.withAttentionMask) {
+      const mask = qwen3Io.attentionMask;
+      const realTokens = b.op('ReduceSum', [mask, b.int64([1])], { keepdims: 0 }); // [B]
+      const width = b.op('Gather', [b.op('Shape', [mask]), b.int64([1], [])]);
+      return { seqlensK: toInt32(b.op('Sub', [realTokens, b.int64([1], [])])), totalSequenceLength: toInt32(width) };
+    }
+    const { totalLen } = stepLengths(b, inputIds);
+    const batch = b.op('Shape', [inputIds], { start: 0, end: 1 });
+    const lastIndex = b.op('Expand', [b.op('Sub', [totalLen, b.int64([1], [])]), batch]);
+    return { seqlensK: toInt32(lastIndex), totalSequenceLength: toInt32(totalLen) };
+  }
+
+  /** position_ids [B,S] for RotaryEmbedding; without that input, past_len + arange(S) for every row. */
+  private positionIds(inputIds: string): string {
+    const { b, o } = this;
+    if (o.withPositionIds) return qwen3Io.positionIds;
+    const { pastLen, totalLen } = stepLengths(b, inputIds);
+    return b.op('Expand', [range(b, pastLen, totalLen), b.op('Shape', [inputIds])]);
+  }
+}
+
+interface AttentionLengths {
+  /** int32 [B]: index of each row's last real token. */
+  seqlensK: string;
+  /** int32 scalar: the mask width (past + current). */
+  totalSequenceLength: string;
+}
