@@ -8,9 +8,9 @@ function tokenAgreement(outputsA, outputsB) {
   for (const a of outputsA) {
     const b = byId.get(a.id);
     if (!b) continue;
-    const length = Math.max(a.tokens.length, b.tokens.length);
+    const length = Math.max(a.tokens.length, b.length);
     let i = 0;
-    while (i < length && a.tokens[i] === b.tokens[i]) i++;
+    while (i < length && a.tokens[i] === b[i]) i++;
     if (i === length) identical++;
     else firstDifferences.push(i);
   }

@@ -130,6 +130,15 @@ function decodeModel(filePath: string): onnx.ModelProto {
   return onnx.ModelProto.decode(fs.readFileSync(filePath));
 }
 
+/** The decoded graph (protobufjs decodes nested messages as class instances, so repeated fields are arrays). */
+function decodeGraph(filePath: string): onnx.GraphProto {
+  return decodeModel(filePath).graph as onnx.GraphProto;
+}
+
+function dimsOf(info: onnx.IValueInfoProto): onnx.TensorShapeProto.IDimension[] {
+  return info.type?.tensorType?.shape?.dim ?? [];
+}
+
 describe('embedded-weights model', () => {
   let derivedPath: string;
   let sourceHash: string;
@@ -154,27 +163,26 @@ describe('embedded-weights model', () => {
   });
 
   test('declares logits_index [batch] and logits [batch, 1, vocab] with the symbolic dims kept', () => {
-    const graph = decodeModel(derivedPath).graph!;
+    const graph = decodeGraph(derivedPath);
     const input = graph.input.find((i) => i.name === LOGITS_INDEX_INPUT)!;
-    expect(input.type!.tensorType!.elemType).toBe(onnx.TensorProto.DataType.INT64);
-    expect(input.type!.tensorType!.shape!.dim.map((d) => d.dimParam)).toEqual(['batch_size']);
-    const logits = graph.output.find((o) => o.name === 'logits')!;
-    const dims = logits.type!.tensorType!.shape!.dim;
+    expect(input.type?.tensorType?.elemType).toBe(onnx.TensorProto.DataType.INT64);
+    expect(dimsOf(input).map((d) => d.dimParam)).toEqual(['batch_size']);
+    const dims = dimsOf(graph.output.find((o) => o.name === 'logits')!);
     expect(dims[0].dimParam).toBe('batch_size');
     expect(Number(dims[1].dimValue)).toBe(1);
     expect(Number(dims[2].dimValue)).toBe(embedded.options.vocabSize);
     // The vocabulary projection runs once, on the gathered rows.
-    const projections = graph.node.filter((n) => n.opType === 'Gemm' || n.opType === 'MatMul');
-    const gemms = projections.filter((n) => n.input.includes('model.embed_tokens.weight'));
-    expect(gemms).toHaveLength(1);
-    expect(graph.node.find((n) => n.output.includes(gemms[0].input[0]))!.opType).toBe('GatherND');
+    const nodes = graph.node as onnx.NodeProto[];
+    const projections = nodes.filter((n) => (n.opType === 'Gemm' || n.opType === 'MatMul') && n.input.includes('model.embed_tokens.weight'));
+    expect(projections).toHaveLength(1);
+    expect(nodes.find((n) => n.output.includes(projections[0].input[0]))?.opType).toBe('GatherND');
   });
 
   test('holds no copy of the weights: embedded tensors become references into the user file', () => {
     expect(fs.statSync(derivedPath).size).toBeLessThan(fs.statSync(embedded.onnxPath).size / 20);
-    const embedding = decodeModel(derivedPath).graph!.initializer.find((t) => t.name === 'model.embed_tokens.weight')!;
-    expect(embedding.dataLocation).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
-    expect(embedding.externalData.find((e) => e.key === 'location')!.value).toBe('model.onnx');
+    const embedding = (decodeGraph(derivedPath).initializer as onnx.TensorProto[]).find((t) => t.name === 'model.embed_tokens.weight');
+    expect(embedding?.dataLocation).toBe(onnx.TensorProto.DataLocation.EXTERNAL);
+    expect(embedding?.externalData.find((e) => e.key === 'location')?.value).toBe('model.onnx');
   });
 
   test('a second call reuses the file; a changed source makes it derive again', async () => {
@@ -193,7 +201,7 @@ describe('embedded-weights model', () => {
     fs.writeFileSync(derivedPath, 'not a model');
     expect(await ensureGatheredLogitsGraph(embedded.onnxPath)).toEqual({ path: derivedPath, created: true });
     const metadata = decodeModel(derivedPath).metadataProps.find((p) => p.key === GATHERED_LOGITS_METADATA_KEY);
-    expect(JSON.parse(metadata!.value).size).toBe(fs.statSync(embedded.onnxPath).size);
+    expect(JSON.parse(metadata?.value ?? '{}').size).toBe(fs.statSync(embedded.onnxPath).size);
   });
 
   test('concurrent calls all end with a valid file and leave no temp files', async () => {
@@ -213,7 +221,7 @@ test('an external-data model: the derived graph references the same data file an
   const result = await ensureGatheredLogitsGraph(model.onnxPath);
   if (result.path === null) throw new Error(result.reason);
   const locations = new Set(
-    decodeModel(result.path).graph!.initializer.flatMap((t) => t.externalData.filter((e) => e.key === 'location').map((e) => e.value)),
+    (decodeGraph(result.path).initializer as onnx.TensorProto[]).flatMap((t) => t.externalData.filter((e) => e.key === 'location').map((e) => e.value)),
   );
   expect([...locations]).toEqual(['model.onnx_data']);
   await expectSameAsOriginal(model, result.path);
@@ -225,7 +233,7 @@ test('a graph with num_logits_to_keep: the derived graph gathers from all positi
   const model = await buildTinyModel(path.join(workDir, 'keep'), { withLogitsToKeep: true });
   const result = await ensureGatheredLogitsGraph(model.onnxPath);
   if (result.path === null) throw new Error(result.reason);
-  expect(decodeModel(result.path).graph!.input.map((i) => i.name)).not.toContain('num_logits_to_keep');
+  expect(decodeGraph(result.path).input.map((i) => i.name)).not.toContain('num_logits_to_keep');
   const keepAll = new ort.Tensor('int64', BigInt64Array.from([0n]), []);
   await expectSameAsOriginal(model, result.path, { num_logits_to_keep: keepAll });
 });

@@ -15,7 +15,7 @@ const COMMAND: Record<Severity, string> = { error: 'error', warning: 'warning', 
 export function githubAnnotations(findings: readonly Finding[]): string[] {
   return findings.map((finding) => {
     const title = `qwen-gen ${finding.code}: ${findingTitle(finding.code)}`;
-    return `::${COMMAND[finding.severity]} title=${escapeProperty(title)}::${escapeData(`${finding.message} qwen-gen: ${finding.action}.`)}`;
+    return `::${COMMAND[finding.severity]} title=${escapeProperty(title)}::${escapeData(`${finding.message} Action: ${finding.action}.`)}`;
   });
 }
 

@@ -34,7 +34,7 @@ export function renderMarkdown(report: Report): string {
     for (const finding of report.findings) out.push(...evidenceBlock(finding));
     out.push('</details>', '');
   }
-  out.push(`<sub>qwen-gen ${report.tool.version} · report version ${report.version} · settings \`${report.settings}\`</sub>`, '');
+  out.push(`<sub>qwen-gen ${report.tool.version} · report version ${report.version}${report.settings ? ` · settings \`${report.settings}\`` : ''}</sub>`, '');
   return out.join('\n');
 }
 

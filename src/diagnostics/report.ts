@@ -10,8 +10,8 @@ export interface Report {
   version: typeof REPORT_VERSION;
   tool: { name: string; version: string };
   model: ModelDescription;
-  /** The run's settings fingerprint (the same `settings` string every output line carries). */
-  settings: string;
+  /** The run's settings fingerprint (the same `settings` string every output line carries); null from inspect. */
+  settings: string | null;
   /** Most severe first. */
   findings: Finding[];
   finding_counts: Record<Severity, number>;
@@ -23,7 +23,7 @@ export interface Report {
 
 export interface ReportInput {
   model: ModelDescription;
-  settings: string;
+  settings: string | null;
   findings: readonly Finding[];
   figures: Figures | null;
   failOn: FailOn;

@@ -53,6 +53,8 @@ class GraphView {
   readonly initializers = new Map<string, onnx.TensorProto>();
   readonly inputs = new Map<string, onnx.ValueInfoProto>();
   readonly outputs = new Map<string, onnx.ValueInfoProto>();
+  /** Declared shapes of graph inputs, outputs and value_info entries. */
+  readonly declared = new Map<string, onnx.ValueInfoProto>();
   /** Tensor names (node outputs, initializers, graph inputs). */
   readonly names = new Set<string>();
   readonly nodeNames = new Set<string>();
@@ -82,6 +84,7 @@ class GraphView {
       } else if (field.kind === 'output') {
         this.outputs.set(field.info.name, field.info);
       }
+      if (field.kind === 'input' || field.kind === 'output' || field.kind === 'valueInfo') this.declared.set(field.info.name, field.info);
     });
   }
 
@@ -89,6 +92,17 @@ class GraphView {
   soleConsumer(tensor: string): NodeEntry | undefined {
     const list = this.consumers.get(tensor) ?? [];
     return list.length === 1 && !this.outputs.has(tensor) ? list[0] : undefined;
+  }
+
+  declaredRank(tensor: string): number | undefined {
+    const shape = this.declared.get(tensor)?.type?.tensorType?.shape;
+    return shape?.dim ? shape.dim.length : undefined;
+  }
+
+  /** A Reshape to a constant rank-2 shape (e.g. [-1, H]): the [B,S,H] → [B·S,H] flattening before a projection. */
+  isFlattening(reshape: onnx.NodeProto): boolean {
+    const shape = this.initializers.get(reshape.input[1]);
+    return shape !== undefined && shape.dims.length === 1 && toNumber(shape.dims[0]) === 2;
   }
 
   /** Whether `tensor` is computed from the graph input `inputName` (bounded walk over producers). */
@@ -139,7 +153,7 @@ export function planGatheredLogits(layout: ModelLayout): PlanResult {
   // removed explicitly (other nodes may read them, e.g. a Shape for the old output shape): they go if nothing reads them.
   let hidden = projection.node.input[0];
   let hiddenProducer = graph.producer.get(hidden);
-  if (hiddenProducer?.node.opType === 'Reshape') {
+  if (hiddenProducer?.node.opType === 'Reshape' && (projection.node.opType === 'Gemm' || graph.isFlattening(hiddenProducer.node))) {
     hidden = hiddenProducer.node.input[0];
     hiddenProducer = graph.producer.get(hidden);
   } else if (projection.node.opType === 'Gemm') {
@@ -149,6 +163,8 @@ export function planGatheredLogits(layout: ModelLayout): PlanResult {
     (hiddenProducer?.node.opType === 'Slice' || hiddenProducer?.node.opType === 'Gather') &&
     hiddenProducer.node.input.slice(1).some((input) => graph.dependsOnInput(input, LOGITS_TO_KEEP_INPUT));
   if (hiddenProducer && keepsLastLogits) hidden = hiddenProducer.node.input[0];
+  const hiddenRank = graph.declaredRank(hidden);
+  if (hiddenRank !== undefined && hiddenRank !== 3) return { reason: `the hidden state '${hidden}' has rank ${hiddenRank}, not 3` };
 
   const head = newHead(graph, hidden, projection.node, tail.map((t) => t.node).reverse());
   if ('reason' in head) return head;

@@ -1,9 +1,12 @@
 import * as fs from 'node:fs';
+import { OutputWriteError } from './outputWriteError';
 
 /**
  * Writes one JSON object per line, each line with a single write of the whole line, so a crash or a kill can never leave
- * half a record behind a complete one. Files are fdatasync'ed after every line: a written line survives even a machine
- * crash. Pipes (stdout) get the same whole-line writes; EPIPE (the reader went away, e.g. `| head`) is reported as such.
+ * half a record behind a complete one. Regular files are fdatasync'ed after every line: a written line survives even a
+ * machine crash. If a write fails part way (ENOSPC), the partial line is cut off again, so the file still ends with a
+ * complete line. Pipes (stdout) get the same whole-line writes. Write failures become OutputWriteError (EPIPE included:
+ * the reader went away, e.g. `| head`).
  */
 export class JsonlSink {
   private closed = false;
@@ -11,27 +14,38 @@ export class JsonlSink {
 
   private constructor(
     private readonly fd: number,
-    private readonly durable: boolean,
+    /** A regular file: fdatasync after each line and roll back a partial line (neither works on pipes or devices). */
+    private readonly isRegularFile: boolean,
     readonly target: string,
     private readonly ownsFd: boolean,
+    private readonly reportAsFile: boolean,
+    /** File size after the last complete line. */
+    private size: number,
   ) {}
 
   static stdout(): JsonlSink {
-    return new JsonlSink(1, false, '<stdout>', false);
+    return new JsonlSink(1, false, '<stdout>', false, false, 0);
   }
 
   /** Opens `file` for writing: `append` keeps existing content (resume), otherwise the file must not already have content unless `overwrite`. */
   static file(file: string, mode: 'create' | 'overwrite' | 'append'): JsonlSink {
     const flags = mode === 'append' ? 'a' : mode === 'overwrite' ? 'w' : 'wx';
     const fd = fs.openSync(file, flags);
-    return new JsonlSink(fd, true, file, true);
+    const stat = fs.fstatSync(fd);
+    return new JsonlSink(fd, stat.isFile(), file, true, true, stat.isFile() ? stat.size : 0);
   }
 
   write(record: object): void {
     if (this.closed) throw new Error('sink is closed');
     const bytes = Buffer.from(JSON.stringify(record) + '\n', 'utf8');
-    writeFully(this.fd, bytes);
-    if (this.durable) fs.fdatasyncSync(this.fd);
+    try {
+      writeFully(this.fd, bytes);
+      if (this.isRegularFile) fs.fdatasyncSync(this.fd);
+    } catch (error) {
+      this.rollBack();
+      throw new OutputWriteError(this.target, this.reportAsFile, error);
+    }
+    this.size += bytes.length;
     this.linesWritten++;
   }
 
@@ -39,6 +53,17 @@ export class JsonlSink {
     if (this.closed) return;
     this.closed = true;
     if (this.ownsFd) fs.closeSync(this.fd);
+  }
+
+  /** Cuts a partly written line off, best effort: the write already failed, and resume drops a torn tail anyway. */
+  private rollBack(): void {
+    if (!this.isRegularFile) return;
+    try {
+      fs.ftruncateSync(this.fd, this.size);
+      fs.fdatasyncSync(this.fd);
+    } catch {
+      // Nothing more can be done here; the caller reports the original error.
+    }
   }
 }
 

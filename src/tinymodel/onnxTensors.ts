@@ -1,5 +1,6 @@
 import { onnx } from 'onnx-proto';
 import * as os from 'os';
+import { float32ToFloat16 } from '../model/float16';
 
 export const DataType = onnx.TensorProto.DataType;
 
@@ -9,7 +10,7 @@ function assertLittleEndian(): void {
 }
 
 /** Little-endian view over a typed array's bytes (no copy). */
-export function littleEndianBytes(data: Float32Array): Uint8Array {
+export function littleEndianBytes(data: Float32Array | Uint16Array): Uint8Array {
   assertLittleEndian();
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -23,6 +24,14 @@ export function int64Tensor(name: string, values: readonly number[], dims: reado
 
 export function float32Tensor(name: string, data: Float32Array, dims: readonly number[]): onnx.ITensorProto {
   return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: littleEndianBytes(data) };
+}
+
+/** A FLOAT16 tensor from float32 values (rounded to nearest even). */
+export function float16Tensor(name: string, data: Float32Array, dims: readonly number[]): onnx.ITensorProto {
+  const toHalf = float32ToFloat16; // local alias: hot loop
+  const bits = new Uint16Array(data.length);
+  for (let i = 0; i < data.length; i++) bits[i] = toHalf(data[i]);
+  return { name, dims: [...dims], dataType: DataType.FLOAT16, rawData: littleEndianBytes(bits) };
 }
 
 /** Reads a FLOAT tensor's embedded raw data back into a Float32Array (copying, so alignment never matters). */

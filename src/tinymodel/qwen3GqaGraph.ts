@@ -1,5 +1,5 @@
 import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
-import { float32Tensor } from './onnxTensors';
+import { float16Tensor, float32Tensor } from './onnxTensors';
 import { addTiedLmHead, declareQwen3Io, range, stepLengths } from './qwen3GraphParts';
 import { qwen3Io } from './qwen3Io';
 import { qwen3WeightNames } from './qwen3Weights';
@@ -25,21 +25,26 @@ export function buildQwen3GqaGraph(b: OnnxGraphBuilder, o: TinyModelOptions): vo
 
 class Qwen3GqaGraph {
   private readonly fusedRotary: boolean;
+  /** GQA runs in float16 (float16 KV cache). */
+  private readonly half: boolean;
+  private inputIds = '';
+  private lengthsOfStep?: ReturnType<typeof stepLengths>;
 
   constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions) {
     if (o.attention !== 'gqa' || !o.rotary) throw new Error('buildQwen3GqaGraph needs resolved gqa options');
     this.fusedRotary = o.rotary === 'fused';
+    this.half = o.kvDtype === 'float16';
   }
 
   build(): void {
     const { b, o } = this;
     b.useDomain(MICROSOFT_DOMAIN, 1);
-    const inputIds = declareQwen3Io(b, o);
+    this.inputIds = declareQwen3Io(b, o);
     this.addRotaryCaches();
-    const lengths = b.withScope('attention_lengths', () => this.attentionLengths(inputIds));
-    const positions = this.fusedRotary ? undefined : b.withScope('rotary', () => this.positionIds(inputIds));
+    const lengths = b.withScope('attention_lengths', () => this.attentionLengths());
+    const positions = this.fusedRotary ? undefined : b.withScope('rotary', () => this.positionIds());
 
-    const embeddings = b.op('Gather', [qwen3WeightNames.embedTokens, inputIds], { axis: 0 });
+    const embeddings = b.op('Gather', [qwen3WeightNames.embedTokens, this.inputIds], { axis: 0 });
     let normed = b.withScope('layers.0', () => this.rmsNorm(embeddings, qwen3WeightNames.layer(0).inputNorm));
     let residual = embeddings;
     for (let layer = 0; layer < o.layers; layer++) {
@@ -84,10 +89,10 @@ class Qwen3GqaGraph {
     }
 
     const inputs = [
-      query, key, value, qwen3Io.pastKey(layer), qwen3Io.pastValue(layer), lengths.seqlensK, lengths.totalSequenceLength,
+      ...[query, key, value].map((x) => this.toAttentionType(x)),
+      qwen3Io.pastKey(layer), qwen3Io.pastValue(layer), lengths.seqlensK, lengths.totalSequenceLength,
     ];
     if (this.fusedRotary) inputs.push(COS_CACHE_NAME, SIN_CACHE_NAME);
-    // GQA's T_CACHE may differ from T: a float16 cache goes straight in and out while q/k/v stay float32.
     const [context] = b.opMulti(
       'GroupQueryAttention',
       inputs,
@@ -102,7 +107,15 @@ class Qwen3GqaGraph {
       [`layers.${layer}/attention_output`, qwen3Io.presentKey(layer), qwen3Io.presentValue(layer)],
       MICROSOFT_DOMAIN,
     );
-    return b.op('MatMul', [context, w.oProj]);
+    return b.op('MatMul', [this.half ? b.op('Cast', [context], { to: DataType.FLOAT }) : context, w.oProj]);
+  }
+
+  /**
+   * With a float16 KV cache GQA runs in float16 like the q4f16 exports: onnxruntime 1.30's CPU kernel needs q/k/v
+   * of the cache's type (a float32-query/float16-cache node loads but fails at run time).
+   */
+  private toAttentionType(x: string): string {
+    return this.half ? this.b.op('Cast', [x], { to: DataType.FLOAT16 }) : x;
   }
 
   /** x @ W as [B, S, heads*head_dim]; with the per-head RMSNorm (on the [B,S,heads,head_dim] reshape) when given. */
@@ -134,20 +147,24 @@ class Qwen3GqaGraph {
     return [normed, sum];
   }
 
-  /** cos/sin caches [maxPositionEmbeddings, head_dim/2], shared by every RotaryEmbedding / GQA node. */
+  /**
+   * cos/sin caches [maxPositionEmbeddings, head_dim/2], shared by every RotaryEmbedding / GQA node; of GQA's
+   * own type when GQA rotates (float16 with a float16 cache), else float32 (RotaryEmbedding runs before the Cast).
+   */
   private addRotaryCaches(): void {
     const { b, o } = this;
     const tables = rotaryCacheTables(o);
     const dims = [o.maxPositionEmbeddings, o.headDim / 2];
-    b.addInitializer(float32Tensor(COS_CACHE_NAME, tables.cos, dims));
-    b.addInitializer(float32Tensor(SIN_CACHE_NAME, tables.sin, dims));
+    const tensor = this.fusedRotary && this.half ? float16Tensor : float32Tensor;
+    b.addInitializer(tensor(COS_CACHE_NAME, tables.cos, dims));
+    b.addInitializer(tensor(SIN_CACHE_NAME, tables.sin, dims));
   }
 
   /**
    * seqlens_k = sum(mask) - 1 per row and total_sequence_length = mask width, as int32 (what the real exports
    * compute). Without an attention_mask input every row is full: both come from past + current lengths.
    */
-  private attentionLengths(inputIds: string): AttentionLengths {
+  private attentionLengths(): AttentionLengths {
     const { b, o } = this;
     const toInt32 = (x: string) => b.op('Cast', [x], { to: DataType.INT32 });
     if (o.withAttentionMask) {
@@ -156,18 +173,24 @@ class Qwen3GqaGraph {
       const width = b.op('Gather', [b.op('Shape', [mask]), b.int64([1], [])]);
       return { seqlensK: toInt32(b.op('Sub', [realTokens, b.int64([1], [])])), totalSequenceLength: toInt32(width) };
     }
-    const { totalLen } = stepLengths(b, inputIds);
-    const batch = b.op('Shape', [inputIds], { start: 0, end: 1 });
+    const { totalLen } = this.stepLengths();
+    const batch = b.op('Shape', [this.inputIds], { start: 0, end: 1 });
     const lastIndex = b.op('Expand', [b.op('Sub', [totalLen, b.int64([1], [])]), batch]);
     return { seqlensK: toInt32(lastIndex), totalSequenceLength: toInt32(totalLen) };
   }
 
   /** position_ids [B,S] for RotaryEmbedding; without that input, past_len + arange(S) for every row. */
-  private positionIds(inputIds: string): string {
+  private positionIds(): string {
     const { b, o } = this;
     if (o.withPositionIds) return qwen3Io.positionIds;
-    const { pastLen, totalLen } = stepLengths(b, inputIds);
-    return b.op('Expand', [range(b, pastLen, totalLen), b.op('Shape', [inputIds])]);
+    const { pastLen, totalLen } = this.stepLengths();
+    return b.op('Expand', [range(b, pastLen, totalLen), b.op('Shape', [this.inputIds])]);
+  }
+
+  /** Past/current/total lengths from the input shapes, added to the graph on first use only. */
+  private stepLengths(): ReturnType<typeof stepLengths> {
+    this.lengthsOfStep ??= stepLengths(this.b, this.inputIds);
+    return this.lengthsOfStep;
   }
 }
 

@@ -1,7 +1,19 @@
 import { Command, Option } from 'commander';
 import * as path from 'path';
 import { UserError } from '../exitCodes';
-import { DEFAULT_TINY_OPTIONS, TinyModelOptions, buildTinyModel, resolveTinyOptions } from '../../tinymodel';
+import {
+  DEFAULT_GQA_ROTARY,
+  DEFAULT_TINY_OPTIONS,
+  GQA_ROTARIES,
+  GqaRotary,
+  KV_DTYPES,
+  KvDtype,
+  TINY_ATTENTIONS,
+  TinyAttention,
+  TinyModelOptions,
+  buildTinyModel,
+  resolveTinyOptions,
+} from '../../tinymodel';
 
 const numericOptions = [
   ['seed', '--seed <n>', 'weights seed'],
@@ -17,7 +29,12 @@ const numericOptions = [
 
 /** Commander's values: the typed text, or the numeric default when the flag is absent. */
 type NumericOptionKey = (typeof numericOptions)[number][0];
-type TinyModelCliOptions = Record<NumericOptionKey, string | number> & { logitsToKeep?: boolean };
+type TinyModelCliOptions = Record<NumericOptionKey, string | number> & {
+  logitsToKeep?: boolean;
+  attention: TinyAttention;
+  rotary?: GqaRotary;
+  kvDtype: KvDtype;
+};
 
 export function registerTinyModel(program: Command): void {
   const command = program
@@ -29,6 +46,16 @@ export function registerTinyModel(program: Command): void {
   }
   command
     .option('--logits-to-keep', 'add the num_logits_to_keep input (logits for the last k positions only)')
+    .addOption(
+      new Option('--attention <kind>', 'plain ONNX ops, or com.microsoft GroupQueryAttention with fused RMSNorms (assumes right padding)')
+        .choices(TINY_ATTENTIONS)
+        .default(DEFAULT_TINY_OPTIONS.attention),
+    )
+    .addOption(
+      new Option('--rotary <form>', `gqa only: a separate RotaryEmbedding op fed by position_ids, or GQA's own do_rotary (default ${DEFAULT_GQA_ROTARY})`)
+        .choices(GQA_ROTARIES),
+    )
+    .addOption(new Option('--kv-dtype <type>', 'past/present KV cache type').choices(KV_DTYPES).default(DEFAULT_TINY_OPTIONS.kvDtype))
     .action(async (dir: string, cli: TinyModelCliOptions) => {
       const options = parseOptions(cli);
       const started = Date.now();
@@ -40,7 +67,15 @@ export function registerTinyModel(program: Command): void {
 }
 
 function parseOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
-  const options: Partial<TinyModelOptions> = { withLogitsToKeep: Boolean(cli.logitsToKeep) };
+  if (cli.rotary !== undefined && cli.attention !== 'gqa') {
+    throw new UserError(`tiny-model: --rotary applies only to --attention gqa (got --attention ${cli.attention})`);
+  }
+  const options: Partial<TinyModelOptions> = {
+    withLogitsToKeep: Boolean(cli.logitsToKeep),
+    attention: cli.attention,
+    kvDtype: cli.kvDtype,
+  };
+  if (cli.rotary !== undefined) options.rotary = cli.rotary;
   for (const [key, flags] of numericOptions) {
     const text = String(cli[key]).trim();
     const value = Number(text);

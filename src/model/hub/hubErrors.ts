@@ -1,0 +1,77 @@
+/** Turns what transformers.js and fetch throw during a hub download into messages a user can act on. */
+import { UserError } from '../../cli/exitCodes';
+
+export interface HubErrorContext {
+  modelId: string;
+  revision: string;
+  hubUrl: string;
+  /** The files being downloaded when the error happened (best guess of the culprit). */
+  files: string[];
+  /** Appended to every message (e.g. the `-m tiny` hint for the default model). */
+  hint?: string;
+}
+
+/** Thrown when a downloaded file does not have the size the server announced. */
+export class TruncatedDownloadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly announced: number,
+    readonly received: number,
+  ) {
+    super(`${file}: received ${received} of ${announced} bytes`);
+    this.name = 'TruncatedDownloadError';
+  }
+}
+
+export function hubUserError(error: unknown, context: HubErrorContext): UserError {
+  if (error instanceof UserError) return error;
+  const where = `${context.modelId} (revision ${context.revision}) from ${context.hubUrl}`;
+  const files = context.files.length ? context.files.join(', ') : 'a model file';
+  const hint = context.hint ? ` ${context.hint}` : '';
+  const status = httpStatus(error);
+  if (status !== undefined) {
+    if (context.files.includes('config.json')) {
+      const access = status === 401 || status === 403 ? ' (a private or gated model needs HF_TOKEN)' : '';
+      return new UserError(`model ${where} not found: config.json → HTTP ${status}${access}. Check the model id and --revision.${hint}`);
+    }
+    return new UserError(`cannot download ${files} of ${where}: HTTP ${status}.${hint}`);
+  }
+  if (error instanceof TruncatedDownloadError) {
+    return new UserError(`download of ${error.file} of ${where} was cut short (${error.received} of ${error.announced} bytes); the partial file was removed — run again to retry.${hint}`);
+  }
+  if (error instanceof RangeError && /array (buffer )?length/i.test(error.message)) {
+    return new UserError(`${files} of ${where} is too large to download in one piece (transformers.js buffers external data files, at most 4 GiB each); choose a smaller --dtype such as q4 or q8.${hint}`);
+  }
+  const cause = causeText(error);
+  if (error instanceof TypeError && error.message === 'terminated') {
+    return new UserError(`download of ${files} of ${where} was interrupted (${cause || 'connection dropped'}); nothing partial was kept in the cache — run again to retry.${hint}`);
+  }
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    return new UserError(`cannot reach ${context.hubUrl} to download ${files} of ${context.modelId}${cause ? ` (${cause})` : ''}. Use --offline to run from the cache, or --hub-url / QWEN_GEN_HUB_URL for a mirror.${hint}`);
+  }
+  return new UserError(`downloading ${files} of ${where} failed: ${error instanceof Error ? error.message : String(error)}${hint}`);
+}
+
+/** The HTTP status of transformers.js's errors: ModelFileNotFoundError carries it; other statuses are in the message. */
+function httpStatus(error: unknown): number | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const status = (error as { status?: unknown }).status;
+  if (typeof status === 'number') return status;
+  if (error.name === 'ModelFileNotFoundError' && /Could not locate file/.test(error.message)) return 404;
+  const match = /^(?:Error \((\d{3})\) occurred|(?:Bad request|Unauthorized|Forbidden|Request timeout|Internal server|Bad gateway|Service unavailable|Gateway timeout))[^:]*: "http/.exec(error.message);
+  if (!match) return undefined;
+  if (match[1]) return Number(match[1]);
+  const byText: Record<string, number> = {
+    'Bad request': 400, Unauthorized: 401, Forbidden: 403, 'Request timeout': 408,
+    'Internal server': 500, 'Bad gateway': 502, 'Service unavailable': 503, 'Gateway timeout': 504,
+  };
+  const key = Object.keys(byText).find((text) => error.message.startsWith(text));
+  return key ? byText[key] : undefined;
+}
+
+function causeText(error: unknown): string {
+  const cause = error instanceof Error ? (error as { cause?: unknown }).cause : undefined;
+  if (!(cause instanceof Error)) return '';
+  const code = (cause as { code?: unknown }).code;
+  return typeof code === 'string' && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message;
+}
