@@ -26,7 +26,7 @@ function positiveInt(name) {
 function parseArgs(argv) {
   return new Command('qwen-gen-bench')
     .description('qwen-gen vs transformers.js on workload W64 (issue 6)')
-    .option('--quick', 'small model and 16 short requests (under a minute)', false)
+    .option('--quick', 'small model (hidden 256, 4 layers, real vocabulary) and 16 short requests: under a minute', false)
     .option('--json <file>', 'write the figures as JSON')
     .option('--model-dir <dir>', 'where the random model is built and cached (default $QWEN_GEN_BENCH_DIR or ~/.cache/qwen-gen)')
     .option('--seed <n>', 'workload seed', positiveInt('--seed'), 1)
@@ -86,7 +86,7 @@ async function main() {
   fs.writeFileSync(workloadFile, JSON.stringify(requests));
 
   log('measuring memory read bandwidth');
-  const bandwidth = await measureBandwidth(opts.quick ? 512 << 20 : 1 << 30, opts.threads);
+  const bandwidth = await measureBandwidth(opts.quick ? 256 << 20 : 1 << 30, opts.threads);
   warmPageCache(model.dir);
 
   const common = { modelDir: model.dir, workDir, batchSize: opts.batchSize, threads: opts.threads };
@@ -136,7 +136,7 @@ async function main() {
   if (selected.has('decode')) {
     log('decode speed at batch 1 (qwen-gen, --batch-size 1)');
     const probePrompt = requests.find((r) => r.promptTokens >= 8).prompt.split(/(?= )/).slice(0, 8).join('');
-    const probe = await measureDecodeAtBatchOne({ ...common, prompt: probePrompt, maxTokens: [2, 18, 82] });
+    const probe = await measureDecodeAtBatchOne({ ...common, prompt: probePrompt, maxTokens: opts.quick ? [2, 10, 42] : [2, 18, 82] });
     const meanContext = probe.promptTokens + (probe.maxTokens[1] + probe.maxTokens[2]) / 2;
     const bytesPerStep = bytesPerStepBase + kvBytesPerToken(shape) * meanContext;
     const rooflineTokensPerSecond = bandwidth.roofline_bytes_per_s / bytesPerStep;

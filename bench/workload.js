@@ -4,7 +4,7 @@ const { createRandom } = require('./prng');
 /** W64 as issue 6 defines it, and a small variant for --quick. */
 const WORKLOADS = Object.freeze({
   W64: { name: 'W64', count: 64, promptTokens: [8, 512], maxTokens: [16, 128] },
-  W16Q: { name: 'W16-quick', count: 16, promptTokens: [8, 128], maxTokens: [8, 32] },
+  W16Q: { name: 'W16-quick', count: 16, promptTokens: [8, 64], maxTokens: [4, 20] },
 });
 
 /**

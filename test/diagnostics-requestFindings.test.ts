@@ -136,14 +136,14 @@ describe('request findings', () => {
       const contextLength = 40;
       const fits: ContextFit[] = requests.map((r) => fitToContext(r.id, encodePrompt(tokenizer, r, { enableThinking: true }).length, 32, contextLength));
       const promptTokens = Object.fromEntries(fits.map((f) => [f.id, f.promptTokens]));
-      // "hi" is 1 token; "word " ×100 is 100 tokens; ×20 is 20 ("word" + 19 × " word" + a trailing space).
-      expect(promptTokens).toEqual({ short: 1, long: 100, mid: 21 });
+      // "hi" is 1 token; "word " ×N is N + 1 ("word", N − 1 × " word", and the trailing space).
+      expect(promptTokens).toEqual({ short: 1, long: 101, mid: 21 });
       const findings = requestFindings({ requests, contextFits: fits });
       expect(byCode(findings, 'prompt_over_context')?.evidence).toEqual({
         context_length: 40,
         count: 1,
         request_ids: ['long'],
-        requests: [{ id: 'long', prompt_tokens: 100 }],
+        requests: [{ id: 'long', prompt_tokens: 101 }],
       });
       expect(byCode(findings, 'prompt_over_context')?.severity).toBe('error');
       expect(byCode(findings, 'prompt_plus_max_tokens_over_context')?.evidence).toEqual({

@@ -127,7 +127,11 @@ function argmax(values: ArrayLike<number>): number {
 }
 
 /** One prompt, unpadded: every prefill position's logits, then one decode step per token in `continuation`. */
-async function soloRun(model: Model, prompt: number[], continuation: number[]): Promise<{ prefill: Float32Array[]; steps: Float32Array[]; outputs: Outputs[] }> {
+async function soloRun(
+  model: Model,
+  prompt: number[],
+  continuation: number[],
+): Promise<{ prefill: Float32Array[]; steps: Float32Array[]; outputs: Outputs[] }> {
   let outputs = await model.session.run({
     input_ids: int64([prompt]),
     attention_mask: int64([prompt.map(() => 1)]),
@@ -156,7 +160,11 @@ async function soloRun(model: Model, prompt: number[], continuation: number[]): 
  * Right-padded batch: mask 1…1 0…0, position_ids 0..W-1, each row's logits read at its own last real column; each
  * decode step appends a 1 column to the mask (pads stay 0 as holes) and feeds the row's own count as position.
  */
-async function rightPaddedRun(model: Model, rows: number[][], continuations: number[][]): Promise<{ logits: Float32Array[][]; outputs: Outputs[] }> {
+async function rightPaddedRun(
+  model: Model,
+  rows: number[][],
+  continuations: number[][],
+): Promise<{ logits: Float32Array[][]; outputs: Outputs[] }> {
   const width = max(...rows.map((row) => row.length));
   let mask = rows.map((row) => [...row.map(() => 1), ...Array(width - row.length).fill(0)]);
   let outputs = await model.session.run({

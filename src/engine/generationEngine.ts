@@ -22,6 +22,22 @@ interface Schedulable<R> {
   promptLength: number;
 }
 
+/**
+ * A model step failed. The rows in flight are lost — their cache went with the step — but nothing else is: finished
+ * sequences were already handed out, and `pending` were never started.
+ */
+export class EngineStepError<R> extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly inFlight: SequenceSpec<R>[],
+    readonly pending: SequenceSpec<R>[],
+    readonly stats: EngineStats,
+  ) {
+    super(`model step failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+    this.name = 'EngineStepError';
+  }
+}
+
 export interface EngineResult<R> {
   stats: EngineStats;
   /** Sequences never finished because the run was aborted. */
@@ -48,6 +64,10 @@ export async function runGeneration<R>(
   let batch: BatchRows | null = null;
   let running: Running<R>[] = [];
 
+  const stepFailed = (admitting: SequenceSpec<R>[]) => (failure: unknown): never => {
+    throw new EngineStepError(failure, [...admitting, ...running.map((r) => r.spec)], scheduler.drain().map((s) => s.spec), stats);
+  };
+
   const finishIfDone = async (row: Running<R>): Promise<boolean> => {
     const verdict = row.spec.stop.check(row.tokenIds);
     if (!verdict) return false;
@@ -62,7 +82,9 @@ export async function runGeneration<R>(
     const admitted = scheduler.admit(running.length);
     if (admitted.length > 0) {
       const started = Date.now();
-      const { rows: fresh, firstChoices } = await prefillGroup(runner, protocol, admitted.map((a) => a.spec), options.maxBatchTokens, stats);
+      const { rows: fresh, firstChoices } = await prefillGroup(runner, protocol, admitted.map((a) => a.spec), options.maxBatchTokens, stats).catch(
+        stepFailed(admitted.map((a) => a.spec)),
+      );
       stats.prefillMs += Date.now() - started;
       const keepFresh: number[] = [];
       for (let i = 0; i < admitted.length; i++) {
@@ -83,7 +105,7 @@ export async function runGeneration<R>(
     // One decode step for every live row.
     const started = Date.now();
     const feeds = protocol.extend(batch, running.map((r) => [r.tokenIds[r.tokenIds.length - 1]]));
-    const { logits, present } = await runner.step(feeds);
+    const { logits, present } = await runner.step(feeds).catch(stepFailed([]));
     batch = protocol.afterExtend(batch, feeds, present);
     stats.decodeSteps++;
     stats.decodePositions += running.length;

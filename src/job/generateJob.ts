@@ -2,15 +2,14 @@ import * as fs from 'node:fs';
 import { ExitCode, UserError } from '../cli/exitCodes';
 import { Finding } from '../diagnostics/finding';
 import { modelFindings } from '../diagnostics/modelFindings';
-import { runGeneration } from '../engine/generationEngine';
+import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
 import { EngineStats } from '../engine/engineStats';
-import { FinishedSequence } from '../engine/sequence';
+import { FinishedSequence, SequenceSpec } from '../engine/sequence';
 import { InputFileError } from '../input/errors';
 import { readRequests } from '../input/readRequests';
 import { GenerationRequest, InputFormat } from '../input/request';
 import { loadModel, LoadModelOptions, LoadedModel } from '../model/loadModel';
 import { CompletedRequest, completionRecord, errorRecord, FailedRequest } from '../output/completionRecord';
-import { JsonlSink } from '../output/jsonlSink';
 import { openaiBatchErrorRecord, openaiBatchRecord } from '../output/openaiBatchRecord';
 import { splitReasoning } from '../output/reasoningSplit';
 import { tokenLogprobs } from '../output/tokenLogprobs';
@@ -18,6 +17,7 @@ import { ShardSpec } from '../shard/shardSpec';
 import { shardOwns } from '../shard/assignShard';
 import { GenerationFlags, resolveDefaults } from './generationDefaults';
 import { echoedParams, prepareRequest, PreparedRequest, sequenceSpecs } from './preparedRequest';
+import { OutputTarget } from './outputTarget';
 import { settingsFingerprint } from './settingsFingerprint';
 import { StageTimer } from './stageTimer';
 
@@ -29,6 +29,12 @@ export interface GenerateJobOptions {
   model: string;
   output?: string;
   overwrite: boolean;
+  /** Continue an existing `output` file: keep its complete lines, generate only the ids not done yet. */
+  resume?: boolean;
+  /** With `resume`: accept existing lines made with other generation settings. */
+  force?: boolean;
+  /** Aborting it stops admitting work; complete lines are already written (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
   batchSize: number;
   maxBatchTokens?: number;
   tokenIds: boolean;
@@ -51,6 +57,10 @@ export interface GenerateJobResult {
   stages: Record<string, number>;
   written: number;
   failed: number;
+  /** The run was aborted (`signal`) before every request was done. */
+  interrupted: boolean;
+  /** Requests neither written nor failed because of the interruption. */
+  unfinished: number;
 }
 
 /** The generate pipeline: input → tokenize → schedule/run/sample (engine) → output, with diagnostics alongside. */
@@ -69,6 +79,12 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
   const requests = parsed.requests.filter(owned);
   const inputErrors = parsed.errors.filter(owned);
   const format: InputFormat = options.format === 'auto' ? parsed.format : options.format;
+  // Checked before the model loads, so a bad output path fails at once; --resume learns which ids are done.
+  const output = await OutputTarget.prepare(
+    { file: options.output, overwrite: options.overwrite, resume: options.resume ?? false, force: options.force ?? false, log: options.log },
+    format,
+  );
+  const todo = requests.filter((request) => !output.alreadyDone(request.id));
 
   const model = await timer.time('load', () => loadModel(options.model, options.load));
   const findings: Finding[] = modelFindings(model);
@@ -76,13 +92,15 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
-  const sink = options.output ? openFileSink(options.output, options.overwrite) : JsonlSink.stdout();
+  const sink = await output.open(settings);
   const write = (record: object) => timer.timeSync('write', () => sink.write(record));
   const writeFailure = (failed: FailedRequest) =>
     write(format === 'openai' ? openaiBatchErrorRecord({ ...failed, settings }) : errorRecord({ ...failed, settings }));
 
   let failed = 0;
   let written = 0;
+  let unfinished = 0;
+  let interrupted = false;
   let stats: EngineStats | null = null;
   try {
     for (const error of inputErrors) {
@@ -92,7 +110,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
     const prepared: PreparedRequest[] = [];
     timer.timeSync('tokenize', () => {
-      for (const request of requests) {
+      for (const request of todo) {
         const preparation = prepareRequest(request, defaults, model);
         if (preparation.ok) prepared.push(preparation.prepared);
         else {
@@ -104,8 +122,10 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
     let done = 0;
     let generatedTokens = 0;
+    const failedJobs = new Set<PreparedRequest>();
     const onFinished = (sequence: FinishedSequence<PreparedRequest>) => {
       const job = sequence.spec.request;
+      if (failedJobs.has(job)) return; // another sample of it failed: its error record is written
       const output = job.outputs[sequence.spec.sampleIndex];
       const split = job.request.kind === 'messages' ? splitReasoning(output.text, { thinkingOpen: false }) : null;
       job.samples[sequence.spec.sampleIndex] = {
@@ -129,7 +149,27 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds));
     const maxBatchTokens = options.maxBatchTokens ?? defaultMaxBatchTokens(model);
     const batchSize = model.runner.inputs.hasAttentionMask ? options.batchSize : 1;
-    const result = await runGeneration(model.runner, model.protocol, specs, { batchSize, maxBatchTokens }, onFinished);
+    const onStepFailed = (spec: SequenceSpec<PreparedRequest>, failure: unknown) => {
+      const job = spec.request;
+      if (failedJobs.has(job)) return;
+      failedJobs.add(job);
+      failed++;
+      done++;
+      const request = job.request;
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      const message = `line ${request.line}: the model failed on this request, also when run alone: ${reason}`;
+      writeFailure({ id: request.id, index: request.index, customId: request.customId, code: 'runtime_error', message, line: request.line });
+      options.onProgress?.(done, prepared.length, generatedTokens);
+    };
+    const onRetry = (rows: number, failure: unknown) =>
+      options.log(`warning: a model step failed for ${rows} row(s) (${failure instanceof Error ? failure.message : String(failure)}); retrying them one at a time`);
+    const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, { batchSize, maxBatchTokens, signal: options.signal }, {
+      onFinished,
+      onFailed: onStepFailed,
+      onRetry,
+    });
+    unfinished = new Set(result.unfinished.map((spec) => spec.request)).size;
+    interrupted = options.signal?.aborted === true && unfinished > 0;
     stats = result.stats;
     timer.add('prefill', stats.prefillMs);
     timer.add('decode', stats.decodeMs);
@@ -142,12 +182,14 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     await model.runner.release();
   }
   return {
-    exitCode: failed > 0 ? ExitCode.someFailed : ExitCode.ok,
+    exitCode: interrupted ? ExitCode.interrupted : failed > 0 ? ExitCode.someFailed : ExitCode.ok,
     findings,
     stats,
     stages: timer.stages,
     written,
     failed,
+    interrupted,
+    unfinished,
   };
 }
 
@@ -181,16 +223,6 @@ function recordOf(job: PreparedRequest, model: LoadedModel, settings: string, fo
  * token budget is what bounds that buffer: 256 MB of logits at most.
  */
 function defaultMaxBatchTokens(model: LoadedModel): number {
-  if (model.runner.inputs.hasLogitsToKeep || model.vocabSize <= 0) return 4096;
+  if (model.runner.inputs.hasLogitsIndex || model.runner.inputs.hasLogitsToKeep || model.vocabSize <= 0) return 4096;
   return Math.max(64, Math.floor((256 * 1024 * 1024) / (model.vocabSize * 4)));
-}
-
-function openFileSink(file: string, overwrite: boolean): JsonlSink {
-  try {
-    return JsonlSink.file(file, overwrite ? 'overwrite' : 'create');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new UserError(`output file ${file} already exists; use --overwrite to replace it or --resume to continue it`);
-    throw new UserError(`cannot open output file ${file}: ${(error as Error).message}`);
-  }
 }

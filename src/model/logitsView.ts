@@ -2,15 +2,20 @@ import * as ort from 'onnxruntime-node';
 import { float16ToFloat32 } from './float16';
 
 /**
- * Read access to a step's logits [batch, kept, vocab]. `kept` may be fewer than the step's tokens when the graph was
- * asked for the last positions only (num_logits_to_keep): `firstColumn` is the step column of kept position 0.
+ * Read access to a step's logits [batch, kept, vocab]. `kept` may be fewer than the step's tokens: either the graph was
+ * asked for the last positions only (num_logits_to_keep; `firstColumn` is the step column of kept position 0), or it
+ * gathered one column per row (`gatheredColumns[b]`, the derived graph) and kept = 1.
  */
 export class LogitsView {
   readonly batch: number;
   readonly kept: number;
   readonly vocab: number;
 
-  constructor(private readonly tensor: ort.Tensor, readonly firstColumn: number) {
+  constructor(
+    private readonly tensor: ort.Tensor,
+    readonly firstColumn: number,
+    private readonly gatheredColumns?: readonly number[],
+  ) {
     const [batch, kept, vocab] = tensor.dims.map(Number);
     this.batch = batch;
     this.kept = kept;
@@ -23,7 +28,10 @@ export class LogitsView {
 
   /** Logits of row `b` at step column `column`, as float32 (a view when the graph returns float32). */
   row(b: number, column: number): Float32Array {
-    const k = column - this.firstColumn;
+    if (this.gatheredColumns && this.gatheredColumns[b] !== column) {
+      throw new Error(`logits for row ${b} were gathered at column ${this.gatheredColumns[b]}, not ${column}`);
+    }
+    const k = this.gatheredColumns ? 0 : column - this.firstColumn;
     if (k < 0 || k >= this.kept) throw new Error(`logits for column ${column} were not computed (kept ${this.kept} from ${this.firstColumn})`);
     const start = (b * this.kept + k) * this.vocab;
     const data = this.tensor.data;

@@ -13,6 +13,8 @@ export interface RunnerInputs {
   hasAttentionMask: boolean;
   hasPositionIds: boolean;
   hasLogitsToKeep: boolean;
+  /** The derived graph's `logits_index` input: logits are computed at one column per row only. */
+  hasLogitsIndex: boolean;
 }
 
 export interface StepResult {
@@ -65,6 +67,7 @@ export class ModelRunner implements StepRunner {
       hasAttentionMask: names.has('attention_mask'),
       hasPositionIds: names.has('position_ids'),
       hasLogitsToKeep: names.has('num_logits_to_keep'),
+      hasLogitsIndex: names.has('logits_index'),
     };
     return new ModelRunner(session, kvShape, inputs, presentNames);
   }
@@ -76,17 +79,25 @@ export class ModelRunner implements StepRunner {
     };
     if (this.inputs.hasAttentionMask) ortFeeds.attention_mask = new ort.Tensor('int64', feeds.attentionMask, [batch, feeds.maskWidth]);
     if (this.inputs.hasPositionIds) ortFeeds.position_ids = new ort.Tensor('int64', feeds.positionIds, [batch, seqLen]);
-    // Only the positions whose logits are read need the vocabulary projection: ask for the last `keep` columns.
-    const firstNeeded = Math.min(...feeds.logitColumns);
-    const keep = this.inputs.hasLogitsToKeep ? seqLen - firstNeeded : seqLen;
-    if (this.inputs.hasLogitsToKeep) ortFeeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
+    // Only the positions whose logits are read need the vocabulary projection: gather one column per row (derived
+    // graph), or ask for the last `keep` columns (num_logits_to_keep).
+    if (this.inputs.hasLogitsIndex) {
+      ortFeeds.logits_index = new ort.Tensor('int64', BigInt64Array.from(feeds.logitColumns, (c) => BigInt(c)), [batch]);
+    } else if (this.inputs.hasLogitsToKeep) {
+      const keep = seqLen - Math.min(...feeds.logitColumns);
+      ortFeeds.num_logits_to_keep = new ort.Tensor('int64', BigInt64Array.from([BigInt(keep)]), []);
+    }
     feeds.past.keys.forEach((tensor, i) => {
       ortFeeds[`past_key_values.${i}.key`] = tensor;
       ortFeeds[`past_key_values.${i}.value`] = feeds.past.values[i];
     });
     const outputs = (await this.session.run(ortFeeds)) as Record<string, ort.Tensor>;
     const logitsTensor = outputs.logits;
-    const logits = new LogitsView(logitsTensor, seqLen - Number(logitsTensor.dims[1]));
+    const logits = new LogitsView(
+      logitsTensor,
+      seqLen - Number(logitsTensor.dims[1]),
+      this.inputs.hasLogitsIndex ? feeds.logitColumns : undefined,
+    );
     this.stats.steps++;
     this.stats.logitsElements += logits.elements;
     this.stats.peakLogitsElements = Math.max(this.stats.peakLogitsElements, logits.elements);

@@ -42,6 +42,8 @@ class Qwen3GqaGraph {
     this.inputIds = declareQwen3Io(b, o);
     this.addRotaryCaches();
     const lengths = b.withScope('attention_lengths', () => this.attentionLengths());
+    // With fused rotary GQA derives positions from seqlens_k and the past length: position_ids stays a declared,
+    // unread input, as in the real exports, so every variant takes the same feeds.
     const positions = this.fusedRotary ? undefined : b.withScope('rotary', () => this.positionIds());
 
     const embeddings = b.op('Gather', [qwen3WeightNames.embedTokens, this.inputIds], { axis: 0 });
@@ -118,7 +120,7 @@ class Qwen3GqaGraph {
     return this.half ? this.b.op('Cast', [x], { to: DataType.FLOAT16 }) : x;
   }
 
-  /** x @ W as [B, S, heads*head_dim]; with the per-head RMSNorm (on the [B,S,heads,head_dim] reshape) when given. */
+  /** x @ W as [B, S, heads*head_dim], after the per-head RMSNorm (q_norm/k_norm) on the [B,S,heads,head_dim] reshape. */
   private projectHeads(x: string, weight: string, heads: number, normWeight: string): string {
     const { b, o } = this;
     const perHead = b.op('Reshape', [b.op('MatMul', [x, weight]), b.int64([0, 0, heads, o.headDim])]);
@@ -127,7 +129,8 @@ class Qwen3GqaGraph {
 
   /** Rotate-half RotaryEmbedding on [B, S, heads*head_dim]; the head size is read from the cache width. */
   private rotaryEmbedding(x: string, positions: string): string {
-    return this.b.opMulti('RotaryEmbedding', [x, positions, COS_CACHE_NAME, SIN_CACHE_NAME], 1, { interleaved: 0 }, undefined, MICROSOFT_DOMAIN)[0];
+    const inputs = [x, positions, COS_CACHE_NAME, SIN_CACHE_NAME];
+    return this.b.opMulti('RotaryEmbedding', inputs, 1, { interleaved: 0 }, undefined, MICROSOFT_DOMAIN)[0];
   }
 
   private rmsNorm(x: string, weight: string): string {

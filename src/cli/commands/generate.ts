@@ -1,7 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { OutputFormat, runGenerateJob } from '../../job/generateJob';
+import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
+import { watchInterruptions } from '../../job/interruption';
+import { OutputWriteError } from '../../output/outputWriteError';
 import { parseShardSpec } from '../../shard/shardSpec';
+import { ExitCode } from '../exitCodes';
 import { createProgress } from '../progress';
+import { resumeCommand } from '../resumeCommand';
 
 export const DEFAULT_MODEL = 'onnx-community/Qwen3-0.6B-ONNX';
 
@@ -33,6 +37,8 @@ interface GenerateCliOptions {
   model: string;
   output?: string;
   overwrite: boolean;
+  resume: boolean;
+  force: boolean;
   batchSize: number;
   maxBatchTokens?: number;
   maxTokens?: number;
@@ -67,6 +73,8 @@ export function registerGenerate(program: Command): void {
     .option('-m, --model <model>', `"tiny" (built-in offline model) or a model folder`, DEFAULT_MODEL)
     .option('-o, --output <file>', 'write completions to this file instead of stdout')
     .option('--overwrite', 'replace an existing output file', false)
+    .option('--resume', 'continue -o FILE: keep its complete lines, generate only the ids not done yet (error records are retried)', false)
+    .option('--force', 'with --resume: accept existing lines generated with other settings', false)
     .option('-b, --batch-size <n>', 'rows decoded together at most', positiveInt('--batch-size'), 8)
     .option('--max-batch-tokens <n>', 'prompt tokens (pads included) per prefill step at most', positiveInt('--max-batch-tokens'))
     .option('--max-tokens <n>', 'default max_tokens per request (default 256)', positiveInt('--max-tokens'))
@@ -97,6 +105,8 @@ export function registerGenerate(program: Command): void {
       if (input === undefined && process.stdin.isTTY) {
         program.help({ error: true });
       }
+      const log = (message: string) => process.stderr.write(`qwen-gen: ${message}\n`);
+      const interruption = watchInterruptions(log);
       const progress = createProgress();
       try {
         const result = await runGenerateJob({
@@ -104,6 +114,9 @@ export function registerGenerate(program: Command): void {
           model: opts.model,
           output: opts.output,
           overwrite: opts.overwrite,
+          resume: opts.resume,
+          force: opts.force,
+          signal: interruption.signal,
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
           tokenIds: opts.tokenIds,
@@ -131,11 +144,28 @@ export function registerGenerate(program: Command): void {
           },
           load: { threads: opts.threads, device: opts.device, paddingSide: opts.paddingSide },
           onProgress: (done, total, tokens) => progress.update(done, total, tokens),
-          log: (message) => process.stderr.write(`qwen-gen: ${message}\n`),
+          log,
         });
+        progress.stop();
+        if (result.interrupted) log(interruptedMessage(result, opts.output, input));
         process.exitCode = result.exitCode;
+      } catch (error) {
+        // `qwen-gen ... | head -1`: the reader has all it wants; stopping quietly is the expected outcome, not a failure.
+        if (error instanceof OutputWriteError && error.brokenPipe) {
+          process.exitCode = ExitCode.ok;
+          return;
+        }
+        throw error;
       } finally {
         progress.stop();
+        interruption.dispose();
       }
     });
+}
+
+function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined): string {
+  const notDone = `interrupted: ${result.unfinished} request(s) not done (${result.written + result.failed} line(s) written by this run are complete)`;
+  if (output === undefined) return `${notDone}; to be able to resume a run, write to a file with -o FILE`;
+  const fromStdin = input === undefined || input === '-' ? ' (with the same input on stdin)' : '';
+  return `${notDone}. To continue${fromStdin}, run:\n  ${resumeCommand(process.argv.slice(2))}`;
 }

@@ -52,8 +52,10 @@ export function registerTinyModel(program: Command): void {
         .default(DEFAULT_TINY_OPTIONS.attention),
     )
     .addOption(
-      new Option('--rotary <form>', `gqa only: a separate RotaryEmbedding op fed by position_ids, or GQA's own do_rotary (default ${DEFAULT_GQA_ROTARY})`)
-        .choices(GQA_ROTARIES),
+      new Option(
+        '--rotary <form>',
+        `gqa only: a separate RotaryEmbedding op fed by position_ids, or GQA's own do_rotary (default ${DEFAULT_GQA_ROTARY})`,
+      ).choices(GQA_ROTARIES),
     )
     .addOption(new Option('--kv-dtype <type>', 'past/present KV cache type').choices(KV_DTYPES).default(DEFAULT_TINY_OPTIONS.kvDtype))
     .action(async (dir: string, cli: TinyModelCliOptions) => {
