@@ -79,6 +79,11 @@ function formatTable(result) {
     lines.push(`  bandwidth (memchr over ${fmt.gb(result.bandwidth.buffer_bytes)}): 1 thread ${(result.bandwidth.single_thread_bytes_per_s / GB).toFixed(1)} GB/s, ` +
       `${result.bandwidth.threads} threads ${(result.bandwidth.all_threads_bytes_per_s / GB).toFixed(1)} GB/s (the higher is used)`);
   }
+  const p = result.prefill_rss;
+  if (p) {
+    lines.push(`prefill ${p.rows} × ${p.prompt_tokens} tokens (qwen-gen, one batch): peak RSS ${fmt.gb(p.peak_rss_bytes)}; bound weights ` +
+      `${fmt.gb(p.weight_bytes)} + KV ${fmt.gb(p.kv_bytes)} + 1 GB = ${fmt.gb(p.bound_bytes)}`);
+  }
   for (const note of result.notes) lines.push(`note: ${note}`);
   if (result.targets.length > 0) {
     lines.push('targets (issue 6):');

@@ -55,6 +55,23 @@ async function measureDecodeAtBatchOne({ modelDir, workDir, prompt, maxTokens, t
 }
 
 /**
+ * Peak RSS of qwen-gen while it prefills `rows` prompts of `promptTokens` tokens together (--batch-size rows,
+ * max_tokens 1), for issue 6's memory target: weights + KV cache + 1 GB.
+ */
+async function measurePrefillRss({ modelDir, workDir, prompt, rows, promptTokens, threads }) {
+  const input = path.join(workDir, 'prefill-rss.jsonl');
+  fs.writeFileSync(input, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `p${i}`, prompt, max_tokens: 1, ignore_eos: true })).join('\n') + '\n');
+  const output = path.join(workDir, 'prefill-rss.out.jsonl');
+  const args = [CLI, input, '-m', modelDir, '--greedy', '--batch-size', String(rows), '-o', output, '--overwrite'];
+  if (threads) args.push('--threads', String(threads));
+  const run = await runMeasuredNode(args, { cwd: REPO, label: 'qwen-gen prefill RSS probe' });
+  const records = readJsonl(output);
+  const bad = records.filter((r) => r.error || r.usage.prompt_tokens !== promptTokens);
+  if (records.length !== rows || bad.length > 0) throw new Error(`prefill RSS probe: unexpected output ${JSON.stringify(bad[0] ?? records.length)}`);
+  return { wallSeconds: run.wallSeconds, peakRssBytes: run.peakRssBytes };
+}
+
+/**
  * Real tokens / all token positions computed, from qwen-gen's --report. The report's `figures` section is new; this
  * accepts a ready fraction or the engine's counters (camelCase or snake_case) wherever they sit in the report.
  */
@@ -79,4 +96,4 @@ function usefulTokenFraction(report) {
   return { value: null, source: 'qwen-gen\'s report has no useful-token figures yet' };
 }
 
-module.exports = { runQwenGen, measureDecodeAtBatchOne, usefulTokenFraction, readJsonl };
+module.exports = { runQwenGen, measureDecodeAtBatchOne, measurePrefillRss, usefulTokenFraction, readJsonl };

@@ -7,13 +7,14 @@ const os = require('os');
 const path = require('path');
 const { Command, InvalidArgumentError } = require('commander');
 const { FULL_SHAPE, QUICK_SHAPE, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName } = require('./benchModel');
-const { WORKLOADS, buildWorkload, toQwenGenJsonl, summarize } = require('./workload');
+const { WORKLOADS, buildWorkload, probePrompt, toQwenGenJsonl, summarize } = require('./workload');
 const { measureBandwidth } = require('./bandwidth');
 const { runMeasuredNode } = require('./measuredChild');
-const { runQwenGen, measureDecodeAtBatchOne, usefulTokenFraction } = require('./qwenGenRuns');
+const { runQwenGen, measureDecodeAtBatchOne, measurePrefillRss, usefulTokenFraction } = require('./qwenGenRuns');
 const { tokenAgreement, checkOutputs, realPositions, formatTable } = require('./figures');
 
-const RUN_KEYS = ['qwen_gen', 'tjs_batched', 'tjs_sequential', 'decode'];
+const RUN_KEYS = ['qwen_gen', 'tjs_batched', 'tjs_sequential', 'decode', 'prefill_rss'];
+const PREFILL_PROBE = { rows: 16, promptTokens: 512 };
 
 function positiveInt(name) {
   return (value) => {
@@ -135,14 +136,25 @@ async function main() {
   const bytesPerStepBase = weightBytes(shape);
   if (selected.has('decode')) {
     log('decode speed at batch 1 (qwen-gen, --batch-size 1)');
-    const probePrompt = requests.find((r) => r.promptTokens >= 8).prompt.split(/(?= )/).slice(0, 8).join('');
-    const probe = await measureDecodeAtBatchOne({ ...common, prompt: probePrompt, maxTokens: opts.quick ? [2, 10, 42] : [2, 18, 82] });
+    const prompt = probePrompt(tokenizer, 8, opts.seed);
+    const probe = await measureDecodeAtBatchOne({ ...common, prompt, maxTokens: opts.quick ? [2, 10, 42] : [2, 18, 82] });
     const meanContext = probe.promptTokens + (probe.maxTokens[1] + probe.maxTokens[2]) / 2;
     const bytesPerStep = bytesPerStepBase + kvBytesPerToken(shape) * meanContext;
     const rooflineTokensPerSecond = bandwidth.roofline_bytes_per_s / bytesPerStep;
     decode = { tokens_per_second: probe.tokensPerSecond, steps: probe.steps, bytes_per_step: bytesPerStep,
       weight_bytes: bytesPerStepBase, kv_bytes_per_step: bytesPerStep - bytesPerStepBase, roofline_tokens_per_second: rooflineTokensPerSecond,
       roofline_fraction: probe.tokensPerSecond / rooflineTokensPerSecond };
+  }
+
+  let prefill = null;
+  if (selected.has('prefill_rss')) {
+    const { rows, promptTokens } = PREFILL_PROBE;
+    log(`qwen-gen peak RSS while prefilling ${rows} × ${promptTokens}-token prompts (--batch-size ${rows}, max_tokens 1)`);
+    const probe = await measurePrefillRss({ ...common, prompt: probePrompt(tokenizer, promptTokens, opts.seed + 1), rows, promptTokens });
+    const kvBytes = kvBytesPerToken(shape) * rows * (promptTokens + 1);
+    const boundBytes = bytesPerStepBase + kvBytes + 1e9;
+    prefill = { rows, prompt_tokens: promptTokens, peak_rss_bytes: probe.peakRssBytes, wall_seconds: probe.wallSeconds,
+      weight_bytes: bytesPerStepBase, kv_bytes: kvBytes, bound_bytes: boundBytes, within_bound: probe.peakRssBytes <= boundBytes };
   }
 
   if (qwen && sequential) {
@@ -172,6 +184,7 @@ async function main() {
     threads: opts.threads,
     runs,
     decode_batch1: decode,
+    prefill_rss: prefill,
     bandwidth,
     machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, total_memory_bytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.arch()}` },
     notes,
@@ -197,6 +210,9 @@ function targetChecks(result, quick) {
     check('qwen-gen ≥ 5× transformers.js one at a time', result.ratio_vs_tjs_sequential, 5, times),
     check('useful-token fraction ≥ 95 %', result.useful_token_fraction, 0.95, pct),
     check('batch-1 decode ≥ 80 % of the roofline', result.roofline_fraction, 0.8, pct),
+    check(`peak RSS of a ${PREFILL_PROBE.rows} × ${PREFILL_PROBE.promptTokens}-token prefill ≤ weights + KV + 1 GB`,
+      result.prefill_rss && result.prefill_rss.bound_bytes / result.prefill_rss.peak_rss_bytes, 1,
+      () => `${(result.prefill_rss.peak_rss_bytes / 1e9).toFixed(2)} GB vs ${(result.prefill_rss.bound_bytes / 1e9).toFixed(2)} GB`),
   ];
 }
 

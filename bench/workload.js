@@ -34,15 +34,23 @@ function buildWorkload(spec, seed, tokenizer) {
   for (let i = 0; i < spec.count; i++) {
     const promptTokens = random.int(spec.promptTokens[0], spec.promptTokens[1]);
     const maxTokens = random.int(spec.maxTokens[0], spec.maxTokens[1]);
-    let prompt = '';
-    for (let k = 0; k < promptTokens; k++) prompt += words[random.int(0, words.length - 1)];
-    const encoded = tokenizer.encode(prompt, { add_special_tokens: false });
-    if (encoded.length !== promptTokens) {
-      throw new Error(`workload prompt ${i} encodes to ${encoded.length} tokens, expected ${promptTokens}`);
-    }
+    const prompt = randomPrompt(tokenizer, words, random, promptTokens);
     requests.push({ id: `w${String(i).padStart(3, '0')}`, prompt, promptTokens, maxTokens });
   }
   return requests;
+}
+
+function randomPrompt(tokenizer, words, random, tokens) {
+  let prompt = '';
+  for (let k = 0; k < tokens; k++) prompt += words[random.int(0, words.length - 1)];
+  const encoded = tokenizer.encode(prompt, { add_special_tokens: false });
+  if (encoded.length !== tokens) throw new Error(`a generated prompt encodes to ${encoded.length} tokens, expected ${tokens}`);
+  return prompt;
+}
+
+/** One prompt of exactly `tokens` tokens, for the probes. */
+function probePrompt(tokenizer, tokens, seed) {
+  return randomPrompt(tokenizer, singleTokenWords(tokenizer), createRandom(seed), tokens);
 }
 
 /** qwen-gen input lines: raw prompt (no chat template), per-request max_tokens, EOS ignored. */
@@ -69,4 +77,4 @@ function summarize(spec, seed, requests) {
   };
 }
 
-module.exports = { WORKLOADS, buildWorkload, toQwenGenJsonl, summarize };
+module.exports = { WORKLOADS, buildWorkload, probePrompt, toQwenGenJsonl, summarize };

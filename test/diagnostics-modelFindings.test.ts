@@ -129,7 +129,7 @@ describe('model findings on Qwen3-0.6B\'s real configs (the tiny model)', () => 
 });
 
 describe('token findings on edited configs', () => {
-  test('no pad anywhere: no_pad_token (fill = first eos), and no pad_is_eos', async () => {
+  test('no pad anywhere: no_pad_token (fill = first eos), and no pad_is_eos', () => {
     const model = variant('no-pad', {
       generation: (c) => delete c.pad_token_id,
       tokenizer: (c) => (c.pad_token = null),
@@ -143,7 +143,7 @@ describe('token findings on edited configs', () => {
     expect(byCode(findings, 'pad_sources_disagree')).toBeUndefined();
   });
 
-  test('a pad that is no eos id: no pad_is_eos', async () => {
+  test('a pad that is no eos id: no pad_is_eos', () => {
     const model = variant('distinct-pad', {
       generation: (c) => (c.pad_token_id = VISION_PAD),
       tokenizer: (c) => (c.pad_token = '<|vision_pad|>'),
@@ -153,7 +153,7 @@ describe('token findings on edited configs', () => {
     expect(byCode(findings, 'no_pad_token')).toBeUndefined();
   });
 
-  test('pad is the single eos id: pad_is_eos says "the eos id"', async () => {
+  test('pad is the single eos id: pad_is_eos says "the eos id"', () => {
     const model = variant('pad-eq-eos', {
       generation: (c) => {
         c.eos_token_id = IM_END;
@@ -166,7 +166,7 @@ describe('token findings on edited configs', () => {
     expect(finding?.evidence.eos_token_ids).toEqual([IM_END]);
   });
 
-  test('pad sources that disagree: pad_sources_disagree lists each', async () => {
+  test('pad sources that disagree: pad_sources_disagree lists each', () => {
     const model = variant('pad-disagree', { config: (c) => (c.pad_token_id = VISION_PAD) });
     const finding = byCode(modelFindings(model), 'pad_sources_disagree');
     expect(finding?.severity).toBe('info');
@@ -175,7 +175,7 @@ describe('token findings on edited configs', () => {
     expect(finding?.evidence.pad_token_id).toBe(ENDOFTEXT);
   });
 
-  test('an eos id qwen-gen does not stop on: eos_sources_disagree is a warning naming it', async () => {
+  test('an eos id qwen-gen does not stop on: eos_sources_disagree is a warning naming it', () => {
     const model = variant('eos-disagree', {
       generation: (c) => (c.eos_token_id = [IM_END]),
       config: (c) => (c.eos_token_id = ENDOFTEXT),
@@ -186,14 +186,14 @@ describe('token findings on edited configs', () => {
     expect(finding?.action).toContain('does not stop on 151643');
   });
 
-  test('all eos sources agree: no eos_sources_disagree', async () => {
+  test('all eos sources agree: no eos_sources_disagree', () => {
     const model = variant('eos-agree', { generation: (c) => (c.eos_token_id = IM_END) });
     const findings = modelFindings(model);
     expect(byCode(findings, 'eos_sources_disagree')).toBeUndefined();
     expect(byCode(findings, 'no_eos_token')).toBeUndefined();
   });
 
-  test('no eos anywhere: no_eos_token', async () => {
+  test('no eos anywhere: no_eos_token', () => {
     const model = variant('no-eos', {
       generation: (c) => delete c.eos_token_id,
       config: (c) => delete c.eos_token_id,
@@ -204,12 +204,12 @@ describe('token findings on edited configs', () => {
 });
 
 describe('padding side and attention kind', () => {
-  test('plain graph, padding_side "left": no mismatch', async () => {
+  test('plain graph, padding_side "left": no mismatch', () => {
     const model = variant('left-side', { tokenizer: (c) => (c.padding_side = 'left') });
     expect(byCode(modelFindings(model), 'padding_side_mismatch')).toBeUndefined();
   });
 
-  test('plain graph, padding_side "right" set explicitly: info with the value', async () => {
+  test('plain graph, padding_side "right" set explicitly: info with the value', () => {
     const model = variant('right-side', { tokenizer: (c) => (c.padding_side = 'right') });
     const finding = byCode(modelFindings(model), 'padding_side_mismatch');
     expect(finding?.severity).toBe('info');
@@ -228,7 +228,7 @@ describe('padding side and attention kind', () => {
     expect(byCode(modelFindings(base), 'gqa_left_padding_unsafe')).toBeUndefined();
   });
 
-  test('GQA graph with padding_side "left" in the tokenizer config: a warning', async () => {
+  test('GQA graph with padding_side "left" in the tokenizer config: a warning', () => {
     const model = variant('gqa-left-side', { tokenizer: (c) => (c.padding_side = 'left') });
     const finding = byCode(modelFindings(asGqa(model)), 'padding_side_mismatch');
     expect(finding?.severity).toBe('warning');

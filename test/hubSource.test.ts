@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/cli/exitCodes';
+import { DtypeName } from '../src/model/dtype';
 import { DownloadProgress } from '../src/model/hub/downloadEvents';
 import { DEFAULT_MODEL_ID, resolveModelSource } from '../src/model/modelSource';
 import { validateModelFolder } from '../src/model/validateModel';
@@ -37,13 +38,25 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
+/**
+ * A two-word tokenizer: transformers.js builds a tokenizer from whatever it downloads, and building the real
+ * Qwen3 one takes seconds; tests that are not about the tokenizer's content serve this one.
+ */
+const SMALL_TOKENIZER = {
+  'tokenizer.json': { version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { a: 0, '<unk>': 1 }, unk_token: '<unk>' } },
+  'tokenizer_config.json': { tokenizer_class: 'PreTrainedTokenizer' },
+};
+
 let repoCount = 0;
 /** A fresh repository id per test (transformers.js memoizes some probes per id for the process lifetime). */
-function repo(prefix: string, files: Record<string, string | null> = {}): { id: string; dir: string } {
+function repo(prefix: string, files: Record<string, string | null> = {}, realTokenizer = false): { id: string; dir: string } {
   repoCount += 1;
   const id = `org/${prefix}-${repoCount}`;
   const dir = path.join(work, 'repos', `${prefix}-${repoCount}`);
   fs.cpSync(source, dir, { recursive: true });
+  if (!realTokenizer) {
+    for (const [file, json] of Object.entries(SMALL_TOKENIZER)) fs.writeFileSync(path.join(dir, file), JSON.stringify(json));
+  }
   for (const [file, from] of Object.entries(files)) {
     if (from === null) fs.rmSync(path.join(dir, file));
     else fs.copyFileSync(path.join(dir, from), path.join(dir, file));
@@ -78,7 +91,7 @@ async function expectUserError(promise: Promise<unknown>, ...fragments: (string 
 
 describe('hub download', () => {
   test('downloads every file into the cache folder, then serves later runs from the cache (offline: no request)', async () => {
-    const { id, dir } = repo('tiny');
+    const { id, dir } = repo('tiny', {}, true);
     const cacheDir = freshCache();
     const events: DownloadProgress[] = [];
     const result = await resolveModelSource(id, { hubUrl: hub.url, cacheDir, onProgress: (event) => events.push(event) });
@@ -102,11 +115,12 @@ describe('hub download', () => {
     await expect(validateModelFolder(result.dir, result.onnxFile)).resolves.toMatchObject({ modelType: 'qwen3', warnings: [] });
 
     const before = hub.requests.length;
-    await expect(resolveModelSource(id, { hubUrl: hub.url, cacheDir })).resolves.toEqual(result);
-    await expect(resolveModelSource(id, { hubUrl: hub.url, cacheDir, offline: true })).resolves.toEqual(result);
+    const fromCache = { ...result, dtypeReason: expect.stringContaining('from the cache') };
+    await expect(resolveModelSource(id, { hubUrl: hub.url, cacheDir })).resolves.toEqual(fromCache);
+    await expect(resolveModelSource(id, { hubUrl: hub.url, cacheDir, offline: true })).resolves.toEqual(fromCache);
     process.env.HF_HUB_OFFLINE = '1';
     try {
-      await expect(resolveModelSource(id, { hubUrl: 'http://127.0.0.1:9', cacheDir })).resolves.toEqual(result);
+      await expect(resolveModelSource(id, { hubUrl: 'http://127.0.0.1:9', cacheDir })).resolves.toEqual(fromCache);
     } finally {
       delete process.env.HF_HUB_OFFLINE;
     }
@@ -118,7 +132,7 @@ describe('hub download', () => {
     const { id } = repo('variants', variants);
     const cacheDir = freshCache();
     for (const [dtype, file] of Object.entries(EXPECTED_FILE)) {
-      const result = await resolveModelSource(id, { hubUrl: hub.url, cacheDir, dtype: dtype as keyof typeof EXPECTED_FILE & string as never });
+      const result = await resolveModelSource(id, { hubUrl: hub.url, cacheDir, dtype: dtype as DtypeName });
       expect(result).toMatchObject({ onnxFile: file, dtype });
       expect(hub.downloads(id)).toContain(file);
     }
@@ -178,7 +192,8 @@ describe('hub errors', () => {
     await expectUserError(resolveModelSource(noData.id, { hubUrl: hub.url, cacheDir }), /onnx\/model\.onnx_data/, /HTTP 404/);
     expect(filesUnder(cacheDir).filter((file) => file.includes('onnx_data'))).toEqual([]);
 
-    await expectUserError(resolveModelSource(noData.id, { hubUrl: hub.url, cacheDir: freshCache(), dtype: 'q4' }), /onnx\/model_q4\.onnx/, /HTTP 404/);
+    const q4 = await expectUserError(resolveModelSource(noData.id, { hubUrl: hub.url, cacheDir: freshCache(), dtype: 'q4' }), /cannot download onnx\/model_q4\.onnx of/, /HTTP 404/);
+    expect(q4.message).not.toMatch(/generation_config/);
   });
 
   test('generation_config.json is optional', async () => {

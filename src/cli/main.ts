@@ -10,7 +10,9 @@ export function buildProgram(): Command {
     .name('qwen-gen')
     .description('Batch text generation with Qwen3 ONNX models: batched output equals solo output.')
     .version(require('../../package.json').version)
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Before the subcommands are added: they copy this setting, so usage errors anywhere exit 2 via reportFatal.
+    .exitOverride();
   registerGenerate(program);
   registerTinyModel(program);
   registerMerge(program);
@@ -31,7 +33,6 @@ export function reportFatal(error: unknown): number {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (error) {

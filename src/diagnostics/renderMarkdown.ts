@@ -68,9 +68,19 @@ function figureTable(f: Figures): string[] {
 }
 
 function evidenceBlock(finding: Finding): string[] {
-  const json = JSON.stringify(finding.evidence, null, 2);
+  const json = compactJson(finding.evidence);
   const shown = json.length > 4000 ? `${json.slice(0, 4000)}\n… (${json.length - 4000} more characters in the JSON report)` : json;
   return [`**\`${finding.code}\`**`, '', '```json', shown.replace(/```/g, '`\u200b``'), '```', ''];
+}
+
+/** Indented JSON with arrays of scalars and small objects kept on one line. */
+function compactJson(value: unknown, indent = ''): string {
+  const flat = JSON.stringify(value) ?? 'null';
+  if (value === null || typeof value !== 'object' || flat.length <= 80) return flat;
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) return `[\n${value.map((item) => inner + compactJson(item, inner)).join(',\n')}\n${indent}]`;
+  const entries = Object.entries(value).map(([key, item]) => `${inner}${JSON.stringify(key)}: ${compactJson(item, inner)}`);
+  return `{\n${entries.join(',\n')}\n${indent}}`;
 }
 
 /** A table cell: pipes escaped, `<` escaped (GitHub would drop `<think>` as an HTML tag), line breaks flattened. */

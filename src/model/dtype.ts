@@ -116,7 +116,7 @@ export function selectLocalDtype(
   dir: string,
   requested: DtypeRequest,
   device: DeviceName,
-  config?: Record<string, unknown> | null,
+  config: Record<string, unknown> | null = readConfigLeniently(dir),
 ): DtypeChoice {
   const present = listDtypeVariants(dir);
   if (requested !== 'auto') {
@@ -147,6 +147,16 @@ export function describeVariants(dir: string, present: DtypeVariant[] = listDtyp
     : `no onnx/model{suffix}.onnx file is present (expected one of ${DTYPE_NAMES.map(onnxFileForDtype).join(', ')})`;
   const others = unknownOnnxFiles(dir);
   return others.length ? `${listed}; other .onnx files (not a known dtype name): ${others.join(', ')}` : listed;
+}
+
+/** Only for the dtype hint: a missing or broken config.json is validateModelFolder's to report. */
+function readConfigLeniently(dir: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
 function isFile(file: string): boolean {

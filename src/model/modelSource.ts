@@ -16,7 +16,6 @@ import { DownloadProgress } from './hub/downloadEvents';
 import { downloadHubModel } from './hub/hubDownload';
 import { isHubModelId, resolveHubSettings } from './hub/hubSettings';
 import { cachedHubModel } from './hub/offlineSource';
-import { JsonObject } from './modelFolder';
 
 export const DEFAULT_MODEL_ID = 'onnx-community/Qwen3-0.6B-ONNX';
 export const TINY_MODEL_SPEC = 'tiny';
@@ -75,16 +74,6 @@ export async function resolveModelSource(spec: string, options: ModelSourceOptio
 }
 
 function localSource(dir: string, origin: 'tiny' | 'local', dtype: DtypeRequest, device: DeviceName): ModelSource {
-  const choice = selectLocalDtype(dir, dtype, device, readConfigLeniently(dir));
+  const choice = selectLocalDtype(dir, dtype, device);
   return { dir, onnxFile: choice.onnxFile, dtype: choice.dtype, dtypeReason: choice.reason, origin };
-}
-
-/** The config's dtype hint only; a missing or broken config.json is reported by validateModelFolder. */
-function readConfigLeniently(dir: string): JsonObject | null {
-  try {
-    const value: unknown = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : null;
-  } catch {
-    return null;
-  }
 }

@@ -84,9 +84,9 @@ export function renderInspection(report: Report, options: { color: boolean }): s
   row('kv cache', `${m.kv_dtype}, ${m.graph.layers} layers`);
   row('padding', `${m.protocol.description} (qwen-gen's protocol for this graph)`);
   row('context', `${m.context_length} tokens (max_position_embeddings)`);
-  row('inputs', '');
+  lines.push(c.bold('inputs'));
   lines.push(...tensorLines(m.graph.inputs ?? []));
-  row('outputs', '');
+  lines.push(c.bold('outputs'));
   lines.push(...tensorLines(m.graph.outputs ?? []));
 
   const t = m.special_tokens;
@@ -94,7 +94,7 @@ export function renderInspection(report: Report, options: { color: boolean }): s
   row('pad', t.pad ? token(t.pad) : `none (qwen-gen fills pads with ${token(t.fill)}; the mask hides them)`);
   row('chat eos', t.chat_eos ? token(t.chat_eos) : 'none');
   row('padding_side', t.tokenizer_padding_side ? `"${t.tokenizer_padding_side}" (tokenizer_config.json)` : 'not set in tokenizer_config.json (tokenizers default to right)');
-  row('token sources', '');
+  lines.push(c.bold('token sources'));
   for (const source of [...t.eos_sources, ...t.pad_sources]) {
     lines.push(`  ${`${source.file} ${source.key}`.padEnd(36)} ${source.value === null ? 'not set' : `[${source.value.join(', ')}]`}`);
   }

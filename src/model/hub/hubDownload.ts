@@ -18,7 +18,7 @@ import { inspectGraph } from '../graphInfo';
 import { validateModelConfig } from '../validateModel';
 import { DownloadProgress, DownloadTracker } from './downloadEvents';
 import { fetchOnlyExecutionProviders } from './fetchOnlyBackend';
-import { hubUserError, TruncatedDownloadError } from './hubErrors';
+import { errorParts, httpStatus, hubUserError, TruncatedDownloadError } from './hubErrors';
 import { HubSettings, hubCacheFolder } from './hubSettings';
 import { withTransformersHubEnv } from './transformersEnv';
 
@@ -88,7 +88,8 @@ class HubFetcher {
       await AutoTokenizer.from_pretrained(this.modelId, this.options);
     } catch (error) {
       // transformers.js probes tokenizer_config.json first and, when the hub lacks it, fails on parsing nothing
-      if (!(error instanceof TypeError) || /^(terminated|fetch failed)$/.test(error.message)) throw error;
+      const { name, message } = errorParts(error);
+      if (name !== 'TypeError' || /^(terminated|fetch failed)$/.test(message)) throw error;
     }
     const missing = TOKENIZER_FILES.filter((file) => !this.cached(file));
     if (missing.length > 0) {
@@ -195,5 +196,5 @@ class HubFetcher {
 }
 
 function isNotFound(error: unknown, file: string): boolean {
-  return error instanceof Error && (error as { status?: unknown }).status === 404 && error.message.includes(`/${file}`);
+  return httpStatus(error) === 404 && errorParts(error).message.includes(`/${file}`);
 }

@@ -5,7 +5,6 @@ import { UserError } from '../../cli/exitCodes';
 import type { DeviceName } from '../device';
 import { DtypeName, DtypeRequest, listDtypeVariants, onnxFileForDtype, selectLocalDtype } from '../dtype';
 import { inspectGraph } from '../graphInfo';
-import { readJsonIfExists } from '../modelFolder';
 import { HubModelFiles } from './hubDownload';
 import { HubSettings, hubCacheFolder } from './hubSettings';
 
@@ -21,8 +20,7 @@ export async function cachedHubModel(modelId: string, settings: HubSettings, dty
     if (fs.existsSync(path.join(dir, onnxFile))) choice = { onnxFile, dtype, dtypeReason: `--dtype ${dtype} (${onnxFile})` };
     else missing.push(onnxFile);
   } else if (variants.length > 0) {
-    const config = missing.includes('config.json') ? null : readJsonIfExists(path.join(dir, 'config.json'));
-    const selected = selectLocalDtype(dir, 'auto', device, config);
+    const selected = selectLocalDtype(dir, 'auto', device);
     choice = { onnxFile: selected.onnxFile, dtype: selected.dtype, dtypeReason: `${selected.reason} (from the cache)` };
   } else {
     missing.push('onnx/model{suffix}.onnx (no dtype variant is cached)');
