@@ -11,7 +11,7 @@ import { githubAnnotations, shouldAnnotate } from '../src/diagnostics/githubAnno
 import { checkJsonSchema, JsonSchema } from '../src/diagnostics/jsonSchemaCheck';
 import { describeModel } from '../src/diagnostics/modelDescription';
 import { modelFindings } from '../src/diagnostics/modelFindings';
-import { outcomeFindings } from '../src/diagnostics/outcomeFindings';
+import { outcomeContextOf, outcomeFindings } from '../src/diagnostics/outcomeFindings';
 import { renderMarkdown } from '../src/diagnostics/renderMarkdown';
 import { renderSummary } from '../src/diagnostics/renderSummary';
 import { buildReport, Report } from '../src/diagnostics/report';
@@ -95,6 +95,11 @@ describe('figures', () => {
     expect(figures.failed_requests).toBe(1);
   });
 
+  test('decode waste, if the engine ever computed finished rows, is counted and explained', () => {
+    const figures = buildFigures({ ...FIXED_INPUT, stats: { ...FIXED_STATS, decodePositions: 12, decodeRealTokens: 9 } });
+    expect(figures.padding_waste.decode).toEqual({ pad_positions: 3, positions: 12, fraction: 0.25, note: expect.stringMatching(/already finished/) });
+  });
+
   test('an empty run: no division by zero; peak RSS defaults to this process', () => {
     const figures = buildFigures({ ...FIXED_INPUT, stats: emptyEngineStats(), peakRssBytes: undefined });
     expect(figures.padding_waste.prefill.fraction).toBe(0);
@@ -106,6 +111,10 @@ describe('figures', () => {
 });
 
 const finding = (severity: Severity, code = `x_${severity}`): Finding => ({ code, severity, message: 'm', evidence: {}, action: 'a' });
+
+test('outcomeContextOf reads the pad id and the chat end-of-turn id from the model', () => {
+  expect(outcomeContextOf(model)).toEqual({ padTokenId: 151643, chatEosTokenId: 151645 });
+});
 
 describe('gate', () => {
   test.each<[Severity[], FailOn, number]>([

@@ -196,6 +196,19 @@ describe('hub errors', () => {
     expect(q4.message).not.toMatch(/generation_config/);
   });
 
+  test('a config.json of another model family is refused before anything else is downloaded', async () => {
+    const { id, dir } = repo('llama');
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, model_type: 'llama', architectures: ['LlamaForCausalLM'] }));
+    await expectUserError(resolveModelSource(id, { hubUrl: hub.url, cacheDir: freshCache() }), /model_type is "llama"/);
+    expect(hub.downloads(id)).toEqual(['config.json']);
+  });
+
+  test('auto when the hub has no variant at all', async () => {
+    const { id } = repo('no-graph', { 'onnx/model.onnx': null });
+    await expectUserError(resolveModelSource(id, { hubUrl: hub.url, cacheDir: freshCache() }), /has none of onnx\/model\.onnx, onnx\/model_quantized\.onnx, .*onnx\/model_q4f16\.onnx/);
+  });
+
   test('generation_config.json is optional', async () => {
     const { id } = repo('no-generation-config', { 'generation_config.json': null });
     const result = await resolveModelSource(id, { hubUrl: hub.url, cacheDir: freshCache() });

@@ -60,3 +60,17 @@ test('drain returns what was never started', () => {
   expect(scheduler.drain().map((i) => i.id).sort()).toEqual([0, 1]);
   expect(scheduler.pending).toBe(0);
 });
+
+test('the cache budget holds running rows and the admitted group, each grown to prompt + max_tokens', () => {
+  const waiting = [100, 90, 80, 70].map((promptLength, id) => ({ id, promptLength, maxLength: promptLength + 50 }));
+  const scheduler = new Scheduler(waiting, { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400 });
+  // 150 + 140 = 290 fits, + 130 = 420 does not.
+  expect(scheduler.admit(0).map((i) => i.id)).toEqual([0, 1]);
+  // With 290 already running, the next (130) does not fit.
+  expect(scheduler.admit(2, 290)).toEqual([]);
+  // Once rows finish it is admitted.
+  expect(scheduler.admit(1, 140).map((i) => i.id)).toEqual([2]);
+  // Into an empty batch a request is always admitted, even over the budget, so nothing starves.
+  const big = new Scheduler([{ id: 9, promptLength: 1000, maxLength: 2000 }], { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400 });
+  expect(big.admit(0).map((i) => i.id)).toEqual([9]);
+});

@@ -3,6 +3,7 @@ import { ExitCode, UserError } from './exitCodes';
 import { registerGenerate } from './commands/generate';
 import { registerTinyModel } from './commands/tinyModel';
 import { registerMerge } from './commands/merge';
+import { registerInspect } from './commands/inspect';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerTinyModel(program);
   registerMerge(program);
+  registerInspect(program);
   return program;
 }
 
@@ -32,6 +34,13 @@ export function reportFatal(error: unknown): number {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Last resort for an error escaping every handler (an event callback, say): a message and exit code, never a stack trace.
+  const fatal = (error: unknown) => {
+    process.exitCode = reportFatal(error);
+    process.exit();
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -57,6 +57,8 @@ export interface Figures {
 export const DECODE_WASTE_NOTE =
   'qwen-gen removes a row from the batch as soon as it finishes, so decode never computes positions of finished rows';
 
+const DECODE_WASTE_NOTE_NONZERO = 'positions computed for rows that had already finished but were still in the batch';
+
 /** Peak resident set size of this process so far (`maxRSS` is in kilobytes). */
 export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
@@ -74,7 +76,7 @@ export function buildFigures(input: FigureInput): Figures {
     tokens: { prompt: input.promptTokens, completion: input.completionTokens },
     padding_waste: {
       prefill: waste(stats.prefillPositions, stats.prefillRealTokens),
-      decode: { ...waste(stats.decodePositions, stats.decodeRealTokens), note: DECODE_WASTE_NOTE },
+      decode: decodeWaste(stats),
     },
     stage_ms: {
       load: round(timings.loadMs),
@@ -91,6 +93,12 @@ export function buildFigures(input: FigureInput): Figures {
     },
     peak_rss_bytes: input.peakRssBytes ?? peakRssBytes(),
   };
+}
+
+/** Decode pads are rows that finished but were still computed; the note says why the figure is what it is. */
+function decodeWaste(stats: EngineStats): PaddingWaste & { note: string } {
+  const figure = waste(stats.decodePositions, stats.decodeRealTokens);
+  return { ...figure, note: figure.pad_positions === 0 ? DECODE_WASTE_NOTE : DECODE_WASTE_NOTE_NONZERO };
 }
 
 function waste(positions: number, realTokens: number): PaddingWaste {

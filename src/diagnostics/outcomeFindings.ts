@@ -1,3 +1,4 @@
+import { LoadedModel, tokenIdOf } from '../model/loadModel';
 import { Finding } from './finding';
 import { formatIds } from './formatIds';
 import { plural } from './requestFindings';
@@ -17,6 +18,11 @@ export interface OutcomeContext {
   padTokenId: number | null;
   /** The chat template's end-of-turn id (`<|im_end|>` for Qwen3), when the vocabulary has it. */
   chatEosTokenId?: number;
+}
+
+/** The ids outcomeFindings compares stop tokens with, from a loaded model (Qwen3's chat end-of-turn is `<|im_end|>`). */
+export function outcomeContextOf(model: Pick<LoadedModel, 'tokens' | 'tokenizer'>): OutcomeContext {
+  return { padTokenId: model.tokens.padTokenId, chatEosTokenId: tokenIdOf(model.tokenizer, '<|im_end|>') };
 }
 
 /** Findings about how the requests ended. */

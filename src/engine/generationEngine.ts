@@ -20,6 +20,7 @@ interface Running<R> {
 interface Schedulable<R> {
   spec: SequenceSpec<R>;
   promptLength: number;
+  maxLength: number;
 }
 
 /**
@@ -58,7 +59,7 @@ export async function runGeneration<R>(
 ): Promise<EngineResult<R>> {
   const stats = emptyEngineStats();
   const scheduler = new Scheduler<Schedulable<R>>(
-    specs.map((spec) => ({ spec, promptLength: spec.promptIds.length })),
+    specs.map((spec) => ({ spec, promptLength: spec.promptIds.length, maxLength: spec.promptIds.length + spec.maxTokens })),
     options,
   );
   let batch: BatchRows | null = null;
@@ -79,7 +80,10 @@ export async function runGeneration<R>(
     if (options.signal?.aborted) break;
 
     // Admission: prefill a group into free rows, then merge it with the survivors in one rebuild.
-    const admitted = scheduler.admit(running.length);
+    const admitted = scheduler.admit(
+      running.length,
+      running.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0),
+    );
     if (admitted.length > 0) {
       const started = Date.now();
       const { rows: fresh, firstChoices } = await prefillGroup(runner, protocol, admitted.map((a) => a.spec), options.maxBatchTokens, stats).catch(

@@ -23,6 +23,8 @@ export interface SequenceSpec<R = unknown> {
   request: R;
   sampleIndex: number;
   promptIds: number[];
+  /** The most tokens this sequence may generate (sizes its cache row for the memory budget). */
+  maxTokens: number;
   sampler: TokenSampler;
   stop: StopPolicy;
 }

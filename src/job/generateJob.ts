@@ -13,6 +13,7 @@ import { CompletedRequest, completionRecord, errorRecord, FailedRequest } from '
 import { openaiBatchErrorRecord, openaiBatchRecord } from '../output/openaiBatchRecord';
 import { splitReasoning } from '../output/reasoningSplit';
 import { tokenLogprobs } from '../output/tokenLogprobs';
+import { defaultMemoryBudget, MemoryPlan, planMemory } from '../schedule/memoryBudget';
 import { ShardSpec } from '../shard/shardSpec';
 import { shardOwns } from '../shard/assignShard';
 import { GenerationFlags, resolveDefaults } from './generationDefaults';
@@ -37,6 +38,8 @@ export interface GenerateJobOptions {
   signal?: AbortSignal;
   batchSize: number;
   maxBatchTokens?: number;
+  /** Bytes for KV cache, logits and activations (default: half of the free memory). */
+  maxMemory?: number;
   tokenIds: boolean;
   echoParams: boolean;
   format: OutputFormat;
@@ -147,7 +150,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     };
 
     const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds));
-    const maxBatchTokens = options.maxBatchTokens ?? defaultMaxBatchTokens(model);
+    const memory = memoryPlan(model, options);
     const batchSize = model.runner.inputs.hasAttentionMask ? options.batchSize : 1;
     const onStepFailed = (spec: SequenceSpec<PreparedRequest>, failure: unknown) => {
       const job = spec.request;
@@ -163,7 +166,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     };
     const onRetry = (rows: number, failure: unknown) =>
       options.log(`warning: a model step failed for ${rows} row(s) (${failure instanceof Error ? failure.message : String(failure)}); retrying them one at a time`);
-    const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, { batchSize, maxBatchTokens, signal: options.signal }, {
+    const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, { batchSize, maxBatchTokens: memory.maxBatchTokens, maxCacheTokens: memory.maxCacheTokens, signal: options.signal }, {
       onFinished,
       onFailed: onStepFailed,
       onRetry,
@@ -175,7 +178,10 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     timer.add('decode', stats.decodeMs);
 
     if (options.reportFile) {
-      fs.writeFileSync(options.reportFile, JSON.stringify({ version: 1, findings, figures: { ...stats, stages: timer.stages } }, null, 2) + '\n');
+      fs.writeFileSync(
+        options.reportFile,
+        JSON.stringify({ version: 1, findings, figures: { ...stats, runner: model.runner.stats, memory: memoryPlan(model, options), stages: timer.stages } }, null, 2) + '\n',
+      );
     }
   } finally {
     sink.close();
@@ -219,10 +225,19 @@ function recordOf(job: PreparedRequest, model: LoadedModel, settings: string, fo
 }
 
 /**
- * Without `num_logits_to_keep` the graph returns logits for every prompt position ([B, S, vocab] float32), so the prefill
- * token budget is what bounds that buffer: 256 MB of logits at most.
+ * Splits --max-memory between one prefill step and the KV cache. When the graph returns logits for every prompt position
+ * ([B, S, vocab] float32, ~600 KB per position on Qwen3), the prefill token budget is what bounds that buffer.
  */
-function defaultMaxBatchTokens(model: LoadedModel): number {
-  if (model.runner.inputs.hasLogitsIndex || model.runner.inputs.hasLogitsToKeep || model.vocabSize <= 0) return 4096;
-  return Math.max(64, Math.floor((256 * 1024 * 1024) / (model.vocabSize * 4)));
+function memoryPlan(model: LoadedModel, options: GenerateJobOptions): MemoryPlan {
+  const config = (key: string, fallback: number) => (typeof model.folder.config[key] === 'number' ? (model.folder.config[key] as number) : fallback);
+  return planMemory({
+    budgetBytes: options.maxMemory ?? defaultMemoryBudget(),
+    kv: model.runner.kvShape,
+    vocabSize: model.vocabSize || 151936,
+    hiddenSize: config('hidden_size', 1024),
+    intermediateSize: config('intermediate_size', 3072),
+    heads: config('num_attention_heads', 16),
+    logits: model.runner.inputs.hasLogitsIndex || model.runner.inputs.hasLogitsToKeep ? 'one-per-row' : 'all-positions',
+    requestedMaxBatchTokens: options.maxBatchTokens,
+  });
 }

@@ -69,6 +69,7 @@ export function sequenceSpecs(prepared: PreparedRequest, eosTokenIds: readonly n
     request: prepared,
     sampleIndex,
     promptIds,
+    maxTokens: settings.maxTokens,
     stop: output,
     sampler: new RequestSampler(
       {

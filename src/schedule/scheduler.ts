@@ -1,6 +1,8 @@
-/** A request waiting to be admitted: the scheduler only needs its prompt length. */
+/** A request waiting to be admitted: the scheduler only needs its prompt length and how long it may grow. */
 export interface Schedulable {
   promptLength: number;
+  /** Prompt plus max_tokens: the longest its cache row can become. */
+  maxLength?: number;
 }
 
 export interface SchedulerLimits {
@@ -8,6 +10,12 @@ export interface SchedulerLimits {
   batchSize: number;
   /** Prompt tokens (padding included) in one prefill step at most. A longer single prompt is prefilled in chunks. */
   maxBatchTokens: number;
+  /**
+   * Cache token slots the running batch may reach at most (from --max-memory): a group is admitted only if every running
+   * row and the group, all grown to their maxLength, fit. The first request is admitted into an empty batch regardless,
+   * so nothing starves (it then runs alone).
+   */
+  maxCacheTokens?: number;
 }
 
 /**
@@ -36,15 +44,21 @@ export class Scheduler<T extends Schedulable> {
    * The next group to prefill together, given how many rows are running. The group fits the free rows and, padded to its
    * longest prompt, the token budget; the first request is always admitted when a row is free, so nothing starves.
    */
-  admit(running: number): T[] {
+  admit(running: number, runningCacheTokens = 0): T[] {
     const free = this.limits.batchSize - running;
     if (free <= 0 || this.waiting.length === 0) return [];
+    const cacheBudget = this.limits.maxCacheTokens ?? Infinity;
+    const grown = (item: T) => item.maxLength ?? item.promptLength;
+    let cache = runningCacheTokens + grown(this.waiting[0]);
+    if (running > 0 && cache > cacheBudget) return [];
     const group: T[] = [this.waiting[0]];
     let longest = this.waiting[0].promptLength;
     while (group.length < free && group.length < this.waiting.length) {
       const candidate = this.waiting[group.length];
       const width = Math.max(longest, candidate.promptLength);
       if (width * (group.length + 1) > this.limits.maxBatchTokens) break;
+      if (cache + grown(candidate) > cacheBudget) break;
+      cache += grown(candidate);
       longest = width;
       group.push(candidate);
     }

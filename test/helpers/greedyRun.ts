@@ -22,6 +22,7 @@ export async function greedyTokens(model: LoadedModel, prompts: number[][], opti
     request: i,
     sampleIndex: 0,
     promptIds,
+    maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,
     sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
     stop: createStopPolicy({
       maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,

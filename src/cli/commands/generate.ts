@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
 import { OutputWriteError } from '../../output/outputWriteError';
+import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
 import { ExitCode } from '../exitCodes';
 import { createProgress } from '../progress';
@@ -33,7 +34,15 @@ function integer(name: string) {
   };
 }
 
+function byteSize(value: string): number {
+  const bytes = parseByteSize(value);
+  if (bytes === null) throw new InvalidArgumentError(`--max-memory must be a size such as 4GB or 512MB, got "${value}"`);
+  return bytes;
+}
+
 interface GenerateCliOptions {
+  maxMemory?: number;
+  derivedGraph: boolean;
   model: string;
   output?: string;
   overwrite: boolean;
@@ -77,6 +86,8 @@ export function registerGenerate(program: Command): void {
     .option('--force', 'with --resume: accept existing lines generated with other settings', false)
     .option('-b, --batch-size <n>', 'rows decoded together at most', positiveInt('--batch-size'), 8)
     .option('--max-batch-tokens <n>', 'prompt tokens (pads included) per prefill step at most', positiveInt('--max-batch-tokens'))
+    .option('--max-memory <size>', 'memory for KV cache, logits and activations, e.g. 4GB (default: half of free memory)', byteSize)
+    .option('--no-derived-graph', 'run the original graph even when it computes logits for every prompt position')
     .option('--max-tokens <n>', 'default max_tokens per request (default 256)', positiveInt('--max-tokens'))
     .option('--greedy', 'greedy decoding by default (temperature 0)')
     .option('--no-thinking', "Qwen3 chat template with enable_thinking=false")
@@ -119,6 +130,7 @@ export function registerGenerate(program: Command): void {
           signal: interruption.signal,
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
+          maxMemory: opts.maxMemory,
           tokenIds: opts.tokenIds,
           echoParams: opts.echoParams,
           format: opts.format,
@@ -142,7 +154,7 @@ export function registerGenerate(program: Command): void {
             ignoreEos: opts.ignoreEos,
             escapeSpecialTokens: opts.escapeSpecialTokens,
           },
-          load: { threads: opts.threads, device: opts.device, paddingSide: opts.paddingSide },
+          load: { threads: opts.threads, device: opts.device, paddingSide: opts.paddingSide, gatherLogits: opts.derivedGraph },
           onProgress: (done, total, tokens) => progress.update(done, total, tokens),
           log,
         });

@@ -83,7 +83,7 @@ export function renderInspection(report: Report, options: { color: boolean }): s
   row('rotary', m.rotary);
   row('kv cache', `${m.kv_dtype}, ${m.graph.layers} layers`);
   row('padding', `${m.protocol.description} (qwen-gen's protocol for this graph)`);
-  row('context', `${m.context_length} tokens (max_position_embeddings)`);
+  row('context', Number.isSafeInteger(m.context_length + 1) ? `${m.context_length} tokens (max_position_embeddings)` : 'unknown (config.json has no max_position_embeddings)');
   lines.push(c.bold('inputs'));
   lines.push(...tensorLines(m.graph.inputs ?? []));
   lines.push(c.bold('outputs'));

@@ -21,14 +21,28 @@ const STATUSES = new Set<DownloadProgress['status']>(['initiate', 'download', 'p
 export class DownloadTracker {
   private readonly started = new Set<string>();
   private readonly finished = new Set<string>();
+  private readonly fromCache = new Set<string>();
   private readonly announced = new Map<string, number>();
 
-  constructor(private readonly forward?: (event: DownloadProgress) => void) {}
+  /**
+   * `isCached` says whether a file is already in the cache: transformers.js reports reading a cached file
+   * with the same events as downloading it, and those are not downloads.
+   */
+  constructor(
+    private readonly forward: ((event: DownloadProgress) => void) | undefined,
+    private readonly isCached: (file: string) => boolean,
+  ) {}
 
   /** The callback handed to transformers.js (it also emits aggregate events, which are dropped here). */
   readonly callback = (info: unknown): void => {
     const event = toDownloadProgress(info);
     if (!event) return;
+    if (event.status === 'initiate') {
+      // a file appears in the cache only once complete (renamed into place), so this check cannot race its download
+      if (this.isCached(event.file)) this.fromCache.add(event.file);
+      else this.fromCache.delete(event.file);
+    }
+    if (this.fromCache.has(event.file)) return;
     if (event.status === 'initiate') this.started.add(event.file);
     if (event.status === 'done') this.finished.add(event.file);
     if (event.status === 'progress' && event.total) this.announced.set(event.file, event.total);

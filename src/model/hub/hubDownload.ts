@@ -44,7 +44,7 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
 export async function downloadHubModel(request: HubDownloadRequest): Promise<HubModelFiles> {
   const { modelId, settings } = request;
   const dir = hubCacheFolder(settings.cacheDir, modelId, settings.revision);
-  const tracker = new DownloadTracker(request.onProgress);
+  const tracker = new DownloadTracker(request.onProgress, (file) => fs.existsSync(path.join(dir, file)));
   const download = new HubFetcher(modelId, dir, settings, tracker);
   return withTransformersHubEnv(settings.hubUrl, async () => {
     try {

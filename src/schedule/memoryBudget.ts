@@ -1,0 +1,72 @@
+import * as os from 'node:os';
+import { bytesPerElement, KvShape } from '../model/kvCache';
+
+export type LogitsMode = 'one-per-row' | 'all-positions';
+
+export interface MemoryBudgetInput {
+  /** Bytes qwen-gen may use for KV cache, logits and activations (not the weights). */
+  budgetBytes: number;
+  kv: KvShape;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  heads: number;
+  /** Whether the graph computes logits for every prompt position or only where they are read. */
+  logits: LogitsMode;
+  /** --max-batch-tokens when given: never raised, only lowered to fit the budget. */
+  requestedMaxBatchTokens?: number;
+}
+
+export interface MemoryPlan {
+  budgetBytes: number;
+  kvBytesPerToken: number;
+  /** Prefill tokens per step (pads included); longer prompts are chunked. */
+  maxBatchTokens: number;
+  /** Cache token slots all running rows may reach together. */
+  maxCacheTokens: number;
+  /** The estimate behind maxBatchTokens: logits + activations of one prefill step at that size. */
+  prefillBytes: number;
+}
+
+/**
+ * Copies of the KV cache alive at once during a step: the past fed in, the present onnxruntime computes, and the JS copy
+ * of it that `session.run` returns (plus a rebuild copy when rows change, which replaces one of them).
+ */
+const KV_COPIES = 3;
+/** The prefill step (logits + activations) may take this share of the budget; the KV cache gets the rest. */
+const PREFILL_SHARE = 0.4;
+
+/** Bytes of one prefill step over `tokens` positions: its logits buffer(s) and the largest activations. */
+export function prefillStepBytes(input: MemoryBudgetInput, tokens: number): number {
+  const logitsPositions = input.logits === 'all-positions' ? tokens : Math.min(tokens, 64);
+  const logits = 2 * logitsPositions * input.vocabSize * 4; // ORT's output and its JS copy
+  const mlp = tokens * input.intermediateSize * 3 * 4;
+  const attentionScores = input.heads * tokens * tokens * 4; // plain graphs materialise [heads, S, T] scores
+  const hidden = tokens * input.hiddenSize * 8 * 4;
+  return logits + mlp + attentionScores + hidden;
+}
+
+/** Splits a memory budget into a prefill size and a KV cache size; the scheduler admits within both. */
+export function planMemory(input: MemoryBudgetInput): MemoryPlan {
+  const kvBytesPerToken = input.kv.layers * 2 * input.kv.kvHeads * input.kv.headDim * bytesPerElement(input.kv.dtype);
+  const prefillBudget = input.budgetBytes * PREFILL_SHARE;
+  let maxBatchTokens = input.requestedMaxBatchTokens ?? 4096;
+  while (maxBatchTokens > 16 && prefillStepBytes(input, maxBatchTokens) > prefillBudget) maxBatchTokens = Math.floor(maxBatchTokens * 0.8);
+  const prefillBytes = prefillStepBytes(input, maxBatchTokens);
+  const maxCacheTokens = Math.max(1, Math.floor((input.budgetBytes - prefillBytes) / (kvBytesPerToken * KV_COPIES)));
+  return { budgetBytes: input.budgetBytes, kvBytesPerToken, maxBatchTokens, maxCacheTokens, prefillBytes };
+}
+
+/** The default budget: half of the memory that is free once the model is loaded. */
+export function defaultMemoryBudget(): number {
+  return Math.floor(os.freemem() * 0.5);
+}
+
+/** Parses sizes such as `8GB`, `512MiB`, `1.5G`, `1000000` (bytes). */
+export function parseByteSize(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$/i.exec(text);
+  if (!match) return null;
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[match[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const bytes = Math.floor(Number(match[1]) * scale);
+  return bytes > 0 ? bytes : null;
+}
