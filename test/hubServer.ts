@@ -1,7 +1,7 @@
 /**
  * A loopback stand-in for the Hugging Face hub: serves model folders at `/{org}/{name}/resolve/{revision}/{file}`
  * (with the `Range: bytes=0-0` probes transformers.js makes), logs every request, and injects faults:
- * a 404 for chosen files, or a connection destroyed half-way through a chosen file's body.
+ * any HTTP status for chosen files, or a connection destroyed half-way through a chosen file's body.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -20,6 +20,8 @@ export class HubServer {
   readonly requests: HubRequestLog[] = [];
   /** Files ("org/name:onnx/model.onnx_data") whose body is cut off after half of it, until removed from the set. */
   readonly drop = new Set<string>();
+  /** Files ("org/name:config.json") answered with this HTTP status instead. */
+  readonly status = new Map<string, number>();
   private readonly repos = new Map<string, string>();
   private readonly server: http.Server;
 
@@ -61,6 +63,11 @@ export class HubServer {
     const [model, revision, file] = [match[1], decodeURIComponent(match[2]), decodeURIComponent(match[3])];
     const range = req.headers.range !== undefined;
     this.requests.push({ method: req.method ?? 'GET', model, revision, file, range });
+    const forced = this.status.get(`${model}:${file}`);
+    if (forced !== undefined) {
+      res.writeHead(forced, { 'content-type': 'text/plain' }).end('forced status');
+      return;
+    }
     const root = this.repos.get(`${model}@${revision}`);
     const filePath = root ? path.join(root, file) : '';
     if (!root || !fs.existsSync(filePath) || !fs.statSync(filePath).isFile()) {

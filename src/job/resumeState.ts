@@ -84,12 +84,6 @@ export async function readResumeState(file: string): Promise<ResumeState> {
   return state;
 }
 
-/** True when resuming needs more than appending: a torn tail to cut off or dropped lines to remove. */
-export function needsCompaction(state: ResumeState): boolean {
-  const keptBytes = state.kept.reduce((sum, range) => sum + range.length, 0);
-  return keptBytes !== state.fileSize;
-}
-
 /** Kept lines form one prefix of the file: cutting the file at its end is enough (no rewrite). */
 export function keptPrefixEnd(state: ResumeState): number | null {
   if (state.kept.length === 0) return 0;

@@ -1,7 +1,8 @@
-import * as fs from 'node:fs';
-import { UserError } from '../cli/exitCodes';
+import * as path from 'node:path';
 import { choosePaddingProtocol, PaddingProtocol, PaddingSide } from '../padding/paddingProtocol';
-import { ensureTinyModel } from '../tinymodel';
+import { assertDeviceAvailable, sessionCreationError } from './device';
+import { ModelSource, ModelSourceOptions, resolveModelSource } from './modelSource';
+import { validateModelFolder } from './validateModel';
 import { loadTokenizer, Tokenizer } from '../tokenize/tokenizer';
 import { ensureGatheredLogitsGraph } from './gatheredLogitsGraph';
 import { GraphInfo, inspectGraph } from './graphInfo';
@@ -9,7 +10,7 @@ import { ModelFolder, openModelFolder } from './modelFolder';
 import { ModelRunner, RunnerOptions } from './modelRunner';
 import { readSpecialTokens, SpecialTokens } from './specialTokens';
 
-export interface LoadModelOptions extends RunnerOptions {
+export interface LoadModelOptions extends RunnerOptions, Omit<ModelSourceOptions, 'device'> {
   /** Force a padding side; by default the protocol is chosen from the graph. */
   paddingSide?: PaddingSide;
   /**
@@ -17,11 +18,14 @@ export interface LoadModelOptions extends RunnerOptions {
    * has no num_logits_to_keep). It is written once beside the model; the user's file is never modified.
    */
   gatherLogits?: boolean;
+  /** Non-fatal model problems (e.g. a tolerated model_type). */
+  onWarning?: (message: string) => void;
 }
 
 /** Everything a generation run needs from the model, loaded once. */
 export interface LoadedModel {
   spec: string;
+  source: ModelSource;
   folder: ModelFolder;
   graph: GraphInfo;
   tokenizer: Tokenizer;
@@ -37,21 +41,20 @@ export interface LoadedModel {
   loadMs: number;
 }
 
-/** Resolves `-m`: `tiny` (the built-in model, built once into the cache) or a local folder. */
-export async function resolveModelDir(spec: string): Promise<string> {
-  if (spec === 'tiny') return ensureTinyModel();
-  if (fs.existsSync(spec)) return spec;
-  throw new UserError(
-    `model "${spec}" is not a local folder; downloading from the hub is not available in this build. ` +
-      'Use -m tiny for the built-in offline model, or -m path/to/model-folder.',
-  );
-}
-
+/**
+ * Loads `-m`: `tiny`, a local folder or a hub id (downloaded through transformers.js's hub cache), with the graph file
+ * of the chosen dtype; the folder is validated before any session is created.
+ */
 export async function loadModel(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const started = Date.now();
-  const dir = await resolveModelDir(spec);
-  const folder = openModelFolder(dir);
-  const graph = await inspectGraph(folder.onnxPath);
+  const device = options.device ?? 'cpu';
+  assertDeviceAvailable(device);
+  const source = await resolveModelSource(spec, { ...options, device });
+  const graph = await inspectGraph(path.join(source.dir, source.onnxFile));
+  const validation = await validateModelFolder(source.dir, source.onnxFile, graph);
+  for (const warning of validation.warnings) options.onWarning?.(warning);
+  const dir = source.dir;
+  const folder = openModelFolder(dir, source.onnxFile);
   const tokenizer = await loadTokenizer(dir);
   const tokens = readSpecialTokens(folder, (token) => tokenIdOf(tokenizer, token));
   const numeric = (key: string) => (typeof folder.config[key] === 'number' ? (folder.config[key] as number) : undefined);
@@ -63,11 +66,13 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
       headDim: numeric('head_dim') ?? (numeric('hidden_size') ?? 0) / (numeric('num_attention_heads') ?? 1),
     },
     options,
-  );
+  ).catch((error: unknown) => {
+    throw sessionCreationError(device, folder.onnxPath, error);
+  });
   const fillTokenId = tokens.padTokenId ?? tokens.eosTokenIds[0] ?? 0;
   const protocol = choosePaddingProtocol(graph.attention, fillTokenId, options.paddingSide);
   return {
-    spec, folder, graph, tokenizer, runner, tokens, fillTokenId, protocol,
+    spec, source, folder, graph, tokenizer, runner, tokens, fillTokenId, protocol,
     logitsPlan: runner.inputs.hasLogitsIndex
       ? 'derived graph: logits computed only at the position each row reads'
       : graph.hasLogitsToKeep

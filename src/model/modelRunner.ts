@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { StepFeeds } from '../padding/batchRows';
+import { executionProvidersFor } from './device';
 import { KvCache, KvDtype, KvShape } from './kvCache';
 import { LogitsView } from './logitsView';
 
@@ -48,7 +49,7 @@ export class ModelRunner implements StepRunner {
 
   static async create(onnxPath: string, fallback: { kvHeads: number; headDim: number }, options: RunnerOptions = {}): Promise<ModelRunner> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [options.device ?? 'cpu'],
+      executionProviders: executionProvidersFor(options.device ?? 'cpu'),
       graphOptimizationLevel: 'all',
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,

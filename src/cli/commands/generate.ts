@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
 import { OutputWriteError } from '../../output/outputWriteError';
+import { parseDtype } from '../../model/dtype';
+import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
 import { ExitCode } from '../exitCodes';
@@ -41,6 +43,10 @@ function byteSize(value: string): number {
 }
 
 interface GenerateCliOptions {
+  dtype: string;
+  revision: string;
+  offline?: boolean;
+  hubUrl?: string;
   maxMemory?: number;
   derivedGraph: boolean;
   model: string;
@@ -80,6 +86,10 @@ export function registerGenerate(program: Command): void {
   program
     .argument('[input]', 'JSONL file of requests ("-" or omitted: read stdin)')
     .option('-m, --model <model>', `"tiny" (built-in offline model) or a model folder`, DEFAULT_MODEL)
+    .option('--dtype <dtype>', 'graph variant: fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4|auto (onnx/model{suffix}.onnx)', 'auto')
+    .option('--revision <rev>', 'hub revision (branch, tag or commit)', 'main')
+    .option('--offline', 'use only the local hub cache (also HF_HUB_OFFLINE=1)')
+    .option('--hub-url <url>', 'hub or mirror base URL (also QWEN_GEN_HUB_URL or HF_ENDPOINT)')
     .option('-o, --output <file>', 'write completions to this file instead of stdout')
     .option('--overwrite', 'replace an existing output file', false)
     .option('--resume', 'continue -o FILE: keep its complete lines, generate only the ids not done yet (error records are retried)', false)
@@ -119,6 +129,7 @@ export function registerGenerate(program: Command): void {
       const log = (message: string) => process.stderr.write(`qwen-gen: ${message}\n`);
       const interruption = watchInterruptions(log);
       const progress = createProgress();
+      const downloads = createDownloadProgress();
       try {
         const result = await runGenerateJob({
           input,
@@ -154,7 +165,18 @@ export function registerGenerate(program: Command): void {
             ignoreEos: opts.ignoreEos,
             escapeSpecialTokens: opts.escapeSpecialTokens,
           },
-          load: { threads: opts.threads, device: opts.device, paddingSide: opts.paddingSide, gatherLogits: opts.derivedGraph },
+          load: {
+            threads: opts.threads,
+            device: opts.device,
+            paddingSide: opts.paddingSide,
+            gatherLogits: opts.derivedGraph,
+            dtype: parseDtype(opts.dtype),
+            revision: opts.revision,
+            offline: opts.offline,
+            hubUrl: opts.hubUrl,
+            onProgress: downloads.onProgress,
+            onWarning: (message) => log(`warning: ${message}`),
+          },
           onProgress: (done, total, tokens) => progress.update(done, total, tokens),
           log,
         });
@@ -169,6 +191,7 @@ export function registerGenerate(program: Command): void {
         }
         throw error;
       } finally {
+        downloads.stop();
         progress.stop();
         interruption.dispose();
       }

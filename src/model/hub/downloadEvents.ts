@@ -49,7 +49,13 @@ export class DownloadTracker {
     this.forward?.(event);
   };
 
-  /** Files that began downloading and have not finished (the likely culprits of a failure). */
+  /** Starts a new transformers.js call: files of earlier calls (e.g. optional ones that were 404) are not in flight. */
+  beginCall(): void {
+    this.started.clear();
+    this.finished.clear();
+  }
+
+  /** Files that began downloading in this call and have not finished (the likely culprits of a failure). */
   inFlight(): string[] {
     return [...this.started].filter((file) => !this.finished.has(file));
   }

@@ -17,6 +17,9 @@ export interface ProgressStream {
   isTTY?: boolean;
 }
 
+/** Bars line up for the usual file names (onnx/model_q4f16.onnx_data is 26 characters). */
+const FILE_COLUMN = 26;
+
 export function createDownloadProgress(stream: ProgressStream = process.stderr): DownloadProgressDisplay {
   return stream.isTTY ? terminalBars(stream) : finishedFileLines(stream);
 }
@@ -41,7 +44,7 @@ function terminalBars(stream: ProgressStream): DownloadProgressDisplay {
         );
         let entry = bars.get(key);
         if (!entry) {
-          entry = { bar: multibar.create(event.total, 0, { file: event.file, received: formatBytes(0), size: formatBytes(event.total) }), total: event.total };
+          entry = { bar: multibar.create(event.total, 0, { file: event.file.padEnd(FILE_COLUMN), received: formatBytes(0), size: formatBytes(event.total) }), total: event.total };
           bars.set(key, entry);
         }
         entry.bar.update(Math.min(event.loaded ?? 0, entry.total), { received: formatBytes(event.loaded ?? 0) });

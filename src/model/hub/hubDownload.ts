@@ -84,6 +84,7 @@ class HubFetcher {
 
   async tokenizer(): Promise<void> {
     if (TOKENIZER_FILES.every((file) => this.cached(file))) return;
+    this.tracker.beginCall();
     try {
       await AutoTokenizer.from_pretrained(this.modelId, this.options);
     } catch (error) {
@@ -164,6 +165,7 @@ class HubFetcher {
 
   /** Runs a transformers.js call, then checks each of `files` is in the cache with the size the server announced. */
   private async fetch(files: string[], call: () => Promise<unknown>): Promise<void> {
+    this.tracker.beginCall();
     await call();
     for (const file of files) this.expectInCache(file);
     this.checkSizes(files);
