@@ -7,7 +7,7 @@ function items(lengths: number[]): Item[] {
 }
 
 test('admits longest first, stable for equal lengths', () => {
-  const scheduler = new Scheduler(items([5, 9, 9, 1, 7]), { batchSize: 10, maxBatchTokens: 1000 });
+  const scheduler = new Scheduler(items([5, 9, 9, 1, 7]), { batchSize: 10, maxBatchTokens: 1000, maxPaddingFraction: 1 });
   expect(scheduler.admit(0).map((i) => i.id)).toEqual([1, 2, 4, 0, 3]);
 });
 
@@ -21,7 +21,7 @@ test('never admits more rows than are free', () => {
 });
 
 test('a group padded to its longest prompt stays within the token budget', () => {
-  const scheduler = new Scheduler(items([100, 60, 50, 40, 30]), { batchSize: 8, maxBatchTokens: 250 });
+  const scheduler = new Scheduler(items([100, 60, 50, 40, 30]), { batchSize: 8, maxBatchTokens: 250, maxPaddingFraction: 1 });
   // 100 * 2 = 200 fits, 100 * 3 = 300 does not.
   expect(scheduler.admit(0).map((i) => i.promptLength)).toEqual([100, 60]);
   // 50 * 4 = 200 fits... but only 3 remain: 50, 40, 30.
@@ -63,14 +63,27 @@ test('drain returns what was never started', () => {
 
 test('the cache budget holds running rows and the admitted group, each grown to prompt + max_tokens', () => {
   const waiting = [100, 90, 80, 70].map((promptLength, id) => ({ id, promptLength, maxLength: promptLength + 50 }));
-  const scheduler = new Scheduler(waiting, { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400 });
+  const scheduler = new Scheduler(waiting, { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400, maxPaddingFraction: 1 });
   // 150 + 140 = 290 fits, + 130 = 420 does not.
   expect(scheduler.admit(0).map((i) => i.id)).toEqual([0, 1]);
   // With 290 already running, the next (130) does not fit.
   expect(scheduler.admit(2, 290)).toEqual([]);
-  // Once rows finish it is admitted.
-  expect(scheduler.admit(1, 140).map((i) => i.id)).toEqual([2]);
+  // Once rows finish they are admitted: 140 + 130 + 120 = 390 fits in 400.
+  expect(scheduler.admit(1, 140).map((i) => i.id)).toEqual([2, 3]);
   // Into an empty batch a request is always admitted, even over the budget, so nothing starves.
   const big = new Scheduler([{ id: 9, promptLength: 1000, maxLength: 2000 }], { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400 });
   expect(big.admit(0).map((i) => i.id)).toEqual([9]);
+});
+
+test('a prefill group keeps its pad positions under the padding limit', () => {
+  const scheduler = new Scheduler(items([297, 60, 58, 55, 20, 19, 18, 5]), { batchSize: 8, maxBatchTokens: 100000 });
+  const groups: number[][] = [];
+  for (let group = scheduler.admit(0); group.length > 0; group = scheduler.admit(0)) groups.push(group.map((i) => i.promptLength));
+  expect(groups[0]).toEqual([297]); // 297 + 60 would be 39 % pads
+  expect(groups.flat()).toEqual([297, 60, 58, 55, 20, 19, 18, 5]);
+  for (const group of groups) {
+    const positions = Math.max(...group) * group.length;
+    const real = group.reduce((a, b) => a + b, 0);
+    expect(positions - real).toBeLessThanOrEqual(0.2 * positions);
+  }
 });

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { ExitCode, UserError } from '../cli/exitCodes';
 import { Finding } from '../diagnostics/finding';
-import { modelFindings } from '../diagnostics/modelFindings';
+import { FailOn, Report } from '../diagnostics';
 import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
 import { EngineStats } from '../engine/engineStats';
 import { FinishedSequence, SequenceSpec } from '../engine/sequence';
@@ -20,6 +20,7 @@ import { GenerationFlags, resolveDefaults } from './generationDefaults';
 import { echoedParams, prepareRequest, PreparedRequest, sequenceSpecs } from './preparedRequest';
 import { OutputTarget } from './outputTarget';
 import { settingsFingerprint } from './settingsFingerprint';
+import { ReportFormat, RunDiagnostics } from './runDiagnostics';
 import { StageTimer } from './stageTimer';
 
 export type OutputFormat = 'auto' | 'qwen-gen' | 'openai';
@@ -46,6 +47,8 @@ export interface GenerateJobOptions {
   strict: boolean;
   shard?: ShardSpec;
   reportFile?: string;
+  reportFormat: ReportFormat;
+  failOn: FailOn;
   flags: GenerationFlags;
   load: LoadModelOptions;
   /** Called after every finished request (progress bars). */
@@ -56,6 +59,7 @@ export interface GenerateJobOptions {
 export interface GenerateJobResult {
   exitCode: number;
   findings: Finding[];
+  report: Report | null;
   stats: EngineStats | null;
   stages: Record<string, number>;
   written: number;
@@ -68,6 +72,7 @@ export interface GenerateJobResult {
 
 /** The generate pipeline: input → tokenize → schedule/run/sample (engine) → output, with diagnostics alongside. */
 export async function runGenerateJob(options: GenerateJobOptions): Promise<GenerateJobResult> {
+  const started = performance.now();
   const timer = new StageTimer();
 
   // Input: every line becomes a request or an error record; nothing is lost for one bad line.
@@ -90,8 +95,15 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
   const todo = requests.filter((request) => !output.alreadyDone(request.id));
 
   const model = await timer.time('load', () => loadModel(options.model, options.load));
-  const findings: Finding[] = modelFindings(model);
-  for (const finding of findings) if (finding.severity !== 'info') options.log(`${finding.severity}: ${finding.message}`);
+  const diagnostics = new RunDiagnostics(model, {
+    failOn: options.failOn,
+    reportFile: options.reportFile,
+    reportFormat: options.reportFormat,
+    escapeSpecialTokens: options.flags.escapeSpecialTokens ?? false,
+    requestedBatchSize: options.batchSize,
+    log: options.log,
+  });
+  let report: Report | null = null;
 
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
@@ -115,8 +127,11 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     timer.timeSync('tokenize', () => {
       for (const request of todo) {
         const preparation = prepareRequest(request, defaults, model);
-        if (preparation.ok) prepared.push(preparation.prepared);
-        else {
+        if (preparation.fit) diagnostics.addContextFit(preparation.fit);
+        if (preparation.ok) {
+          prepared.push(preparation.prepared);
+          diagnostics.promptTokens += preparation.prepared.promptIds.length;
+        } else {
           failed++;
           writeFailure({ id: request.id, index: request.index, customId: request.customId, code: preparation.code, message: preparation.message, line: request.line });
         }
@@ -142,6 +157,8 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
         logprobs: job.settings.logprobs > 0 ? tokenLogprobs(model.tokenizer, sequence.choices) : undefined,
       };
       generatedTokens += sequence.tokenIds.length;
+      diagnostics.completionTokens += sequence.tokenIds.length;
+      diagnostics.addOutcome({ id: job.request.id, finishReason: sequence.finishReason, stopTokenId: sequence.stopTokenId, ignoreEos: job.settings.ignoreEos });
       if (job.samples.some((s) => s === undefined)) return;
       write(recordOf(job, model, settings, format, options));
       written++;
@@ -151,7 +168,8 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
     const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds));
     const memory = memoryPlan(model, options);
-    const batchSize = model.runner.inputs.hasAttentionMask ? options.batchSize : 1;
+    // A graph without attention_mask (or that numbers positions by cache width) cannot be batched: run it row by row.
+    const batchSize = diagnostics.batchable ? options.batchSize : 1;
     const onStepFailed = (spec: SequenceSpec<PreparedRequest>, failure: unknown) => {
       const job = spec.request;
       if (failedJobs.has(job)) return;
@@ -177,19 +195,25 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     timer.add('prefill', stats.prefillMs);
     timer.add('decode', stats.decodeMs);
 
-    if (options.reportFile) {
-      fs.writeFileSync(
-        options.reportFile,
-        JSON.stringify({ version: 1, findings, figures: { ...stats, runner: model.runner.stats, memory: memoryPlan(model, options), stages: timer.stages } }, null, 2) + '\n',
-      );
-    }
+    report = diagnostics.finish({
+      settings,
+      requests,
+      inputErrors,
+      stats,
+      stages: timer.stages,
+      written,
+      failed,
+      totalMs: performance.now() - started,
+    });
   } finally {
     sink.close();
     await model.runner.release();
   }
+  const gate = report?.exit.code ?? 0;
   return {
-    exitCode: interrupted ? ExitCode.interrupted : failed > 0 ? ExitCode.someFailed : ExitCode.ok,
-    findings,
+    exitCode: interrupted ? ExitCode.interrupted : failed > 0 || gate !== 0 ? ExitCode.someFailed : ExitCode.ok,
+    findings: report?.findings ?? diagnostics.modelLevel,
+    report,
     stats,
     stages: timer.stages,
     written,

@@ -1,3 +1,4 @@
+import { ContextFit, fitToContext } from '../diagnostics/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
 import { LoadedModel } from '../model/loadModel';
@@ -19,7 +20,9 @@ export interface PreparedRequest {
   samples: (SampleResult | undefined)[];
 }
 
-export type Preparation = { ok: true; prepared: PreparedRequest } | { ok: false; code: string; message: string };
+export type Preparation =
+  | { ok: true; prepared: PreparedRequest; fit: ContextFit }
+  | { ok: false; code: string; message: string; fit?: ContextFit };
 
 /** Tokenizes a request and checks it fits the model's context; prompt + max_tokens over it lowers max_tokens. */
 export function prepareRequest(request: GenerationRequest, defaults: GenerationDefaults, model: LoadedModel): Preparation {
@@ -31,18 +34,17 @@ export function prepareRequest(request: GenerationRequest, defaults: GenerationD
   if (promptIds.length === 0) {
     return { ok: false, code: 'empty_prompt', message: `line ${request.line}: the prompt has no tokens` };
   }
-  if (promptIds.length >= model.contextLength) {
+  const fit = fitToContext(request.id, promptIds.length, settings.maxTokens, model.contextLength);
+  if (fit.verdict === 'refused') {
     return {
       ok: false,
       code: 'prompt_over_context',
       message: `line ${request.line}: the prompt has ${promptIds.length} tokens; the model's context is ${model.contextLength} tokens`,
+      fit,
     };
   }
-  let clampedFrom: number | undefined;
-  if (promptIds.length + settings.maxTokens > model.contextLength) {
-    clampedFrom = settings.maxTokens;
-    settings.maxTokens = model.contextLength - promptIds.length;
-  }
+  const clampedFrom = fit.verdict === 'clamped' ? settings.maxTokens : undefined;
+  settings.maxTokens = fit.maxTokens;
   const stopIds = new Set(stopTokenIds(settings, model.tokens.eosTokenIds));
   const outputs = Array.from(
     { length: settings.n },
@@ -55,7 +57,7 @@ export function prepareRequest(request: GenerationRequest, defaults: GenerationD
         includeStopStrInOutput: settings.includeStopStrInOutput,
       }),
   );
-  return { ok: true, prepared: { request, settings, promptIds, clampedFrom, outputs, samples: new Array(settings.n).fill(undefined) } };
+  return { ok: true, fit, prepared: { request, settings, promptIds, clampedFrom, outputs, samples: new Array(settings.n).fill(undefined) } };
 }
 
 export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly number[]): number[] {

@@ -16,6 +16,12 @@ export interface SchedulerLimits {
    * so nothing starves (it then runs alone).
    */
   maxCacheTokens?: number;
+  /**
+   * Largest share of pad positions a prefill group may have (default 0.2). Prefill on a CPU costs in proportion to the
+   * positions computed, so joining a long prompt with short ones saves nothing and pays for every pad; prompts of
+   * similar length batch well (the queue is length-sorted, so neighbours are similar).
+   */
+  maxPaddingFraction?: number;
 }
 
 /**
@@ -51,14 +57,19 @@ export class Scheduler<T extends Schedulable> {
     const grown = (item: T) => item.maxLength ?? item.promptLength;
     let cache = runningCacheTokens + grown(this.waiting[0]);
     if (running > 0 && cache > cacheBudget) return [];
+    const maxPadding = this.limits.maxPaddingFraction ?? 0.2;
     const group: T[] = [this.waiting[0]];
     let longest = this.waiting[0].promptLength;
+    let real = longest;
     while (group.length < free && group.length < this.waiting.length) {
       const candidate = this.waiting[group.length];
       const width = Math.max(longest, candidate.promptLength);
-      if (width * (group.length + 1) > this.limits.maxBatchTokens) break;
+      const positions = width * (group.length + 1);
+      if (positions > this.limits.maxBatchTokens) break;
+      if (positions - (real + candidate.promptLength) > maxPadding * positions) break;
       if (cache + grown(candidate) > cacheBudget) break;
       cache += grown(candidate);
+      real += candidate.promptLength;
       longest = width;
       group.push(candidate);
     }

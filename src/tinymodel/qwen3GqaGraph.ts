@@ -1,3 +1,4 @@
+import { GraphVariant } from './graphVariants';
 import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
 import { float16Tensor, float32Tensor } from './onnxTensors';
 import { addTiedLmHead, declareQwen3Io, range, stepLengths } from './qwen3GraphParts';
@@ -5,6 +6,7 @@ import { qwen3Io } from './qwen3Io';
 import { qwen3WeightNames } from './qwen3Weights';
 import { rotaryCacheTables } from './rotaryTables';
 import { TinyModelOptions } from './tinyModelOptions';
+import { VariantGraphOps } from './variantGraphOps';
 
 const MICROSOFT_DOMAIN = 'com.microsoft';
 export const COS_CACHE_NAME = 'rotary.cos_cache';
@@ -17,42 +19,46 @@ export const SIN_CACHE_NAME = 'rotary.sin_cache';
  * External I/O is identical to the plain graph's. The attention mask only reaches GQA as
  * seqlens_k = sum(mask) - 1 and total_sequence_length = mask width, so GQA assumes RIGHT padding: a row's
  * real tokens are at slots 0..seqlens_k, and its present cache holds them compacted there.
- * The weights must be added separately as initializers named by `qwen3WeightNames`.
+ * The weights must be added separately as initializers named by `qwen3WeightNames`, stored for `variant`
+ * (its KV dtype, not `o.kvDtype`, types the cache).
  */
-export function buildQwen3GqaGraph(b: OnnxGraphBuilder, o: TinyModelOptions): void {
-  new Qwen3GqaGraph(b, o).build();
+export function buildQwen3GqaGraph(b: OnnxGraphBuilder, o: TinyModelOptions, variant: GraphVariant): void {
+  new Qwen3GqaGraph(b, { ...o, kvDtype: variant.kvDtype }, new VariantGraphOps(b, variant)).build();
 }
 
 class Qwen3GqaGraph {
   private readonly fusedRotary: boolean;
   /** GQA runs in float16 (float16 KV cache). */
   private readonly half: boolean;
+  /** float16 weights (and float16 logits). */
+  private readonly halfWeights: boolean;
   private inputIds = '';
   private lengthsOfStep?: ReturnType<typeof stepLengths>;
 
-  constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions) {
+  constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions, private readonly ops: VariantGraphOps) {
     if (o.attention !== 'gqa' || !o.rotary) throw new Error('buildQwen3GqaGraph needs resolved gqa options');
     this.fusedRotary = o.rotary === 'fused';
     this.half = o.kvDtype === 'float16';
+    this.halfWeights = ops.variant.weightDtype === 'float16';
   }
 
   build(): void {
     const { b, o } = this;
     b.useDomain(MICROSOFT_DOMAIN, 1);
-    this.inputIds = declareQwen3Io(b, o);
+    this.inputIds = declareQwen3Io(b, o, this.halfWeights ? DataType.FLOAT16 : DataType.FLOAT);
     this.addRotaryCaches();
     const lengths = b.withScope('attention_lengths', () => this.attentionLengths());
     // With fused rotary GQA derives positions from seqlens_k and the past length: position_ids stays a declared,
     // unread input, as in the real exports, so every variant takes the same feeds.
     const positions = this.fusedRotary ? undefined : b.withScope('rotary', () => this.positionIds());
 
-    const embeddings = b.op('Gather', [qwen3WeightNames.embedTokens, this.inputIds], { axis: 0 });
+    const embeddings = this.ops.embed(this.inputIds);
     let normed = b.withScope('layers.0', () => this.rmsNorm(embeddings, qwen3WeightNames.layer(0).inputNorm));
     let residual = embeddings;
     for (let layer = 0; layer < o.layers; layer++) {
       [normed, residual] = b.withScope(`layers.${layer}`, () => this.decoderLayer(layer, normed, residual, lengths, positions));
     }
-    b.withScope('lm_head', () => addTiedLmHead(b, o, normed));
+    b.withScope('lm_head', () => addTiedLmHead(b, o, normed, this.halfWeights));
   }
 
   /**
@@ -71,10 +77,10 @@ class Qwen3GqaGraph {
     const attentionOutput = this.attention(layer, normed, lengths, positions);
     const [mlpInput, afterAttention] = this.skipRmsNorm(attentionOutput, residual, w.postAttentionNorm);
 
-    const gate = b.op('MatMul', [mlpInput, w.gateProj]);
-    const up = b.op('MatMul', [mlpInput, w.upProj]);
+    const gate = this.ops.linear(mlpInput, w.gateProj, o.hiddenSize, o.intermediateSize);
+    const up = this.ops.linear(mlpInput, w.upProj, o.hiddenSize, o.intermediateSize);
     const activated = b.op('Mul', [b.op('Mul', [gate, b.op('Sigmoid', [gate])]), up]);
-    const mlpOutput = b.op('MatMul', [activated, w.downProj]);
+    const mlpOutput = this.ops.linear(activated, w.downProj, o.intermediateSize, o.hiddenSize);
     const nextNorm = layer + 1 < o.layers ? qwen3WeightNames.layer(layer + 1).inputNorm : qwen3WeightNames.finalNorm;
     return this.skipRmsNorm(mlpOutput, afterAttention, nextNorm);
   }
@@ -84,7 +90,7 @@ class Qwen3GqaGraph {
     const w = qwen3WeightNames.layer(layer);
     let query = this.projectHeads(normed, w.qProj, o.heads, w.qNorm); // [B,S,h*d]
     let key = this.projectHeads(normed, w.kProj, o.kvHeads, w.kNorm); // [B,S,kv*d]
-    const value = b.op('MatMul', [normed, w.vProj]); // [B,S,kv*d]
+    const value = this.ops.linear(normed, w.vProj, o.hiddenSize, o.kvHeads * o.headDim); // [B,S,kv*d]
     if (positions) {
       query = this.rotaryEmbedding(query, positions);
       key = this.rotaryEmbedding(key, positions);
@@ -109,7 +115,8 @@ class Qwen3GqaGraph {
       [`layers.${layer}/attention_output`, qwen3Io.presentKey(layer), qwen3Io.presentValue(layer)],
       MICROSOFT_DOMAIN,
     );
-    return b.op('MatMul', [this.half ? b.op('Cast', [context], { to: DataType.FLOAT }) : context, w.oProj]);
+    const context32 = this.half ? b.op('Cast', [context], { to: DataType.FLOAT }) : context;
+    return this.ops.linear(context32, w.oProj, o.heads * o.headDim, o.hiddenSize);
   }
 
   /**
@@ -123,7 +130,8 @@ class Qwen3GqaGraph {
   /** x @ W as [B, S, heads*head_dim], after the per-head RMSNorm (q_norm/k_norm) on the [B,S,heads,head_dim] reshape. */
   private projectHeads(x: string, weight: string, heads: number, normWeight: string): string {
     const { b, o } = this;
-    const perHead = b.op('Reshape', [b.op('MatMul', [x, weight]), b.int64([0, 0, heads, o.headDim])]);
+    const projected = this.ops.linear(x, weight, o.hiddenSize, heads * o.headDim);
+    const perHead = b.op('Reshape', [projected, b.int64([0, 0, heads, o.headDim])]);
     return b.op('Reshape', [this.rmsNorm(perHead, normWeight), b.int64([0, 0, heads * o.headDim])]);
   }
 
@@ -134,14 +142,14 @@ class Qwen3GqaGraph {
   }
 
   private rmsNorm(x: string, weight: string): string {
-    return this.b.op('SimplifiedLayerNormalization', [x, weight], { axis: -1, epsilon: { float: this.o.rmsNormEps } });
+    return this.b.op('SimplifiedLayerNormalization', [x, this.ops.float32(weight)], { axis: -1, epsilon: { float: this.o.rmsNormEps } });
   }
 
   /** (x + skip) normed with `weight`, and the sum itself (the residual stream). */
   private skipRmsNorm(x: string, skip: string, weight: string): [string, string] {
     const [normed, , , sum] = this.b.opMulti(
       'SkipSimplifiedLayerNormalization',
-      [x, skip, weight],
+      [x, skip, this.ops.float32(weight)],
       4,
       { epsilon: { float: this.o.rmsNormEps } },
       undefined,

@@ -10,8 +10,11 @@ export function kvElemType(o: TinyModelOptions): number {
   return o.kvDtype === 'float16' ? DataType.FLOAT16 : DataType.FLOAT;
 }
 
-/** Declares the graph inputs and outputs (identical for every attention kind) and returns `input_ids`. */
-export function declareQwen3Io(b: OnnxGraphBuilder, o: TinyModelOptions): string {
+/**
+ * Declares the graph inputs and outputs (identical for every attention kind) and returns `input_ids`.
+ * `logitsType` is float16 in float16-weight graphs, as in the real fp16 / q4f16 exports.
+ */
+export function declareQwen3Io(b: OnnxGraphBuilder, o: TinyModelOptions, logitsType: number = DataType.FLOAT): string {
   const { batch, sequence, past, total, keptLogits } = qwen3Dims;
   const kvType = kvElemType(o);
   const inputIds = b.addInput(qwen3Io.inputIds, DataType.INT64, [batch, sequence]);
@@ -23,7 +26,7 @@ export function declareQwen3Io(b: OnnxGraphBuilder, o: TinyModelOptions): string
   }
   if (o.withLogitsToKeep) b.addInput(qwen3Io.numLogitsToKeep, DataType.INT64, []);
 
-  b.addOutput(qwen3Io.logits, DataType.FLOAT, [batch, o.withLogitsToKeep ? keptLogits : sequence, o.vocabSize]);
+  b.addOutput(qwen3Io.logits, logitsType, [batch, o.withLogitsToKeep ? keptLogits : sequence, o.vocabSize]);
   for (let layer = 0; layer < o.layers; layer++) {
     b.addOutput(qwen3Io.presentKey(layer), kvType, [batch, o.kvHeads, total, o.headDim]);
     b.addOutput(qwen3Io.presentValue(layer), kvType, [batch, o.kvHeads, total, o.headDim]);
@@ -31,8 +34,11 @@ export function declareQwen3Io(b: OnnxGraphBuilder, o: TinyModelOptions): string
   return inputIds;
 }
 
-/** Tied lm_head over the final-normed hidden state: Gemm against the embedding itself (transB), stored once. */
-export function addTiedLmHead(b: OnnxGraphBuilder, o: TinyModelOptions, normedHidden: string): void {
+/**
+ * Tied lm_head over the final-normed hidden state: Gemm against the embedding itself (transB), stored once.
+ * `half`: the embedding is float16, so the Gemm runs in float16 and the logits are float16.
+ */
+export function addTiedLmHead(b: OnnxGraphBuilder, o: TinyModelOptions, normedHidden: string, half = false): void {
   let normed = normedHidden;
   if (o.withLogitsToKeep) {
     // HF semantics: keep the last k positions; k = 0 keeps all (slice start -0 = 0).
@@ -40,7 +46,8 @@ export function addTiedLmHead(b: OnnxGraphBuilder, o: TinyModelOptions, normedHi
     normed = b.op('Slice', [normed, start, b.int64([Number.MAX_SAFE_INTEGER]), b.int64([1])]);
   }
   const flat = b.op('Reshape', [normed, b.int64([-1, o.hiddenSize])]);
-  const flatLogits = b.op('Gemm', [flat, qwen3WeightNames.embedTokens], { transB: 1 });
+  const gemmInput = half ? b.op('Cast', [flat], { to: DataType.FLOAT16 }) : flat;
+  const flatLogits = b.op('Gemm', [gemmInput, qwen3WeightNames.embedTokens], { transB: 1 });
   const outputShape = b.op('Concat', [b.op('Shape', [normed], { start: 0, end: 2 }), b.int64([o.vocabSize])], { axis: 0 });
   b.op('Reshape', [flatLogits, outputShape], {}, qwen3Io.logits);
 }

@@ -1,9 +1,11 @@
+import { GraphVariant } from './graphVariants';
 import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
 import { addTiedLmHead, declareQwen3Io, range, stepLengths } from './qwen3GraphParts';
 import { qwen3Io } from './qwen3Io';
 import { qwen3WeightNames } from './qwen3Weights';
 import { rotaryInverseFrequencies } from './rotaryTables';
 import { TinyModelOptions } from './tinyModelOptions';
+import { VariantGraphOps } from './variantGraphOps';
 
 /** Masked attention scores get the float32 minimum, not -inf, so fully masked (pad) rows stay finite. */
 const FLOAT32_LOWEST = -3.4028234663852886e38;
@@ -11,32 +13,35 @@ const FLOAT32_LOWEST = -3.4028234663852886e38;
 /**
  * Adds the nodes and I/O of a Qwen3 decoder with "plain" attention (standard ONNX ops; the
  * padding and causal masks are applied inside the graph as an additive mask) to `b`.
- * The weights must be added separately as initializers named by `qwen3WeightNames`.
+ * The weights must be added separately as initializers named by `qwen3WeightNames`, stored for `variant`
+ * (its KV dtype, not `o.kvDtype`, types the cache).
  */
-export function buildQwen3PlainGraph(b: OnnxGraphBuilder, o: TinyModelOptions): void {
-  new Qwen3PlainGraph(b, o).build();
+export function buildQwen3PlainGraph(b: OnnxGraphBuilder, o: TinyModelOptions, variant: GraphVariant): void {
+  new Qwen3PlainGraph(b, { ...o, kvDtype: variant.kvDtype }, new VariantGraphOps(b, variant)).build();
 }
 
 class Qwen3PlainGraph {
   private readonly groups: number;
+  private readonly half: boolean;
 
-  constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions) {
+  constructor(private readonly b: OnnxGraphBuilder, private readonly o: TinyModelOptions, private readonly ops: VariantGraphOps) {
     this.groups = o.heads / o.kvHeads;
+    this.half = ops.variant.weightDtype === 'float16';
   }
 
   build(): void {
     const { b, o } = this;
-    const inputIds = declareQwen3Io(b, o);
+    const inputIds = declareQwen3Io(b, o, this.half ? DataType.FLOAT16 : DataType.FLOAT);
     const { pastLen, totalLen } = stepLengths(b, inputIds);
 
     const [cos, sin] = b.withScope('rotary', () => this.rotaryTables(pastLen, totalLen));
     const mask = b.withScope('mask', () => this.additiveMask(pastLen, totalLen));
 
-    let hidden = b.op('Gather', [qwen3WeightNames.embedTokens, inputIds], { axis: 0 });
+    let hidden = this.ops.embed(inputIds);
     for (let layer = 0; layer < o.layers; layer++) {
       hidden = b.withScope(`layers.${layer}`, () => this.decoderLayer(layer, hidden, cos, sin, mask));
     }
-    b.withScope('lm_head', () => addTiedLmHead(b, o, this.rmsNorm(hidden, qwen3WeightNames.finalNorm)));
+    b.withScope('lm_head', () => addTiedLmHead(b, o, this.rmsNorm(hidden, qwen3WeightNames.finalNorm), this.half));
   }
 
   /** cos/sin of position * inv_freq, [B or 1, 1, S, head_dim], rotate-half layout (freqs repeated twice). */
@@ -86,19 +91,21 @@ class Qwen3PlainGraph {
       b.op('Transpose', [context], { perm: [0, 2, 1, 3] }),
       b.int64([0, 0, o.heads * o.headDim]),
     ]);
-    const afterAttention = b.op('Add', [hidden, b.op('MatMul', [merged, w.oProj])]);
+    const qSize = o.heads * o.headDim;
+    const afterAttention = b.op('Add', [hidden, this.ops.linear(merged, w.oProj, qSize, o.hiddenSize)]);
 
     const mlpInput = this.rmsNorm(afterAttention, w.postAttentionNorm);
-    const gate = b.op('MatMul', [mlpInput, w.gateProj]);
-    const up = b.op('MatMul', [mlpInput, w.upProj]);
+    const gate = this.ops.linear(mlpInput, w.gateProj, o.hiddenSize, o.intermediateSize);
+    const up = this.ops.linear(mlpInput, w.upProj, o.hiddenSize, o.intermediateSize);
     const activated = b.op('Mul', [b.op('Mul', [gate, b.op('Sigmoid', [gate])]), up]);
-    return b.op('Add', [afterAttention, b.op('MatMul', [activated, w.downProj])]);
+    return b.op('Add', [afterAttention, this.ops.linear(activated, w.downProj, o.intermediateSize, o.hiddenSize)]);
   }
 
   /** x @ W reshaped to [B, heads, S, head_dim], with the per-head RMSNorm (before rotary) when given. */
   private projectHeads(x: string, weight: string, heads: number, normWeight?: string): string {
     const { b, o } = this;
-    let perHead = b.op('Reshape', [b.op('MatMul', [x, weight]), b.int64([0, 0, heads, o.headDim])]); // [B,S,h,d]
+    const projected = this.ops.linear(x, weight, o.hiddenSize, heads * o.headDim);
+    let perHead = b.op('Reshape', [projected, b.int64([0, 0, heads, o.headDim])]); // [B,S,h,d]
     if (normWeight) perHead = this.rmsNorm(perHead, normWeight);
     return b.op('Transpose', [perHead], { perm: [0, 2, 1, 3] });
   }
@@ -134,7 +141,7 @@ class Qwen3PlainGraph {
     const { b, o } = this;
     const meanSquare = b.op('ReduceMean', [b.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
     const inverseRms = b.op('Reciprocal', [b.op('Sqrt', [b.op('Add', [meanSquare, b.float([o.rmsNormEps], [])])])]);
-    return b.op('Mul', [b.op('Mul', [x, inverseRms]), weight]);
+    return b.op('Mul', [b.op('Mul', [x, inverseRms]), this.ops.float32(weight)]);
   }
 
   private range(start: string, limit: string): string {

@@ -29,6 +29,8 @@ export const qwen3WeightNames = {
 
 export interface WeightSpec {
   name: string;
+  /** Projections are [in, out] matrices multiplied as `x @ W` (the ones quantized graphs quantize). */
+  kind: 'embedding' | 'norm' | 'projection';
   dims: number[];
   /** Values are uniform with this mean and standard deviation. */
   mean: number;
@@ -49,14 +51,14 @@ const QK_NORM_WEIGHT_MEAN = 2.5;
 
 export function qwen3WeightSpecs(o: TinyModelOptions): WeightSpec[] {
   const projection = (name: string, fanIn: number, fanOut: number): WeightSpec => ({
-    name, dims: [fanIn, fanOut], mean: 0, std: 1 / Math.sqrt(fanIn),
+    name, kind: 'projection', dims: [fanIn, fanOut], mean: 0, std: 1 / Math.sqrt(fanIn),
   });
-  const norm = (name: string, size: number, mean = 1): WeightSpec => ({ name, dims: [size], mean, std: NORM_WEIGHT_STD });
+  const norm = (name: string, size: number, mean = 1): WeightSpec => ({ name, kind: 'norm', dims: [size], mean, std: NORM_WEIGHT_STD });
   const qSize = o.heads * o.headDim;
   const kvSize = o.kvHeads * o.headDim;
 
   const specs: WeightSpec[] = [
-    { name: qwen3WeightNames.embedTokens, dims: [o.vocabSize, o.hiddenSize], mean: 0, std: EMBEDDING_STD },
+    { name: qwen3WeightNames.embedTokens, kind: 'embedding', dims: [o.vocabSize, o.hiddenSize], mean: 0, std: EMBEDDING_STD },
   ];
   for (let i = 0; i < o.layers; i++) {
     const n = qwen3WeightNames.layer(i);

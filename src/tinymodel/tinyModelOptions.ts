@@ -1,3 +1,6 @@
+import type { DtypeName } from '../model/dtype';
+import { TinyQuantization, WeightDtype, resolveGraphVariants } from './graphVariants';
+
 /** How attention is expressed in the graph (see NOTES.md "Two attention styles"). */
 export type TinyAttention = 'plain' | 'gqa';
 /**
@@ -40,8 +43,20 @@ export interface TinyModelOptions {
   attention: TinyAttention;
   /** Only for `attention: 'gqa'` (DEFAULT_GQA_ROTARY when absent); a plain graph computes rotary with Sin/Cos ops. */
   rotary?: GqaRotary;
-  /** Element type of the past_key_values / present tensors; the rest of the graph computes in float32. */
+  /** Element type of the past_key_values / present tensors of float32-weight graphs; the rest of the graph computes in float32. */
   kvDtype: KvDtype;
+  /**
+   * The graph-file options below are absent by default (so config.json's record of the default model is unchanged).
+   * See graphVariants.ts for the formats and the transformers.js file names they are written under.
+   */
+  /** How the linear projections are stored in the single graph written (default 'none': float). */
+  quantize?: TinyQuantization;
+  /** float16: all weights float16, and float16 KV cache and logits, like the real fp16 / q4f16 exports (default float32). */
+  weightDtype?: WeightDtype;
+  /** The single graph's file, relative to the folder (default: onnx/model{suffix}.onnx of its transformers.js dtype). */
+  fileName?: string;
+  /** Writes one graph per listed transformers.js dtype into the same folder, over the same weights and configs. */
+  variants?: DtypeName[];
 }
 
 /** Qwen3 tokenizer size (151643 byte-level BPE tokens + 26 special tokens): the smallest usable vocabulary. */
@@ -110,4 +125,5 @@ function resolveVariant(options: TinyModelOptions): void {
   } else if (options.rotary !== undefined) {
     throw new Error(`rotary applies only to attention 'gqa' (got rotary ${String(options.rotary)} with attention ${options.attention})`);
   }
+  resolveGraphVariants(options);
 }

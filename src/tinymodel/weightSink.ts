@@ -7,6 +7,8 @@ import { DataType, float32Tensor, littleEndianBytes } from './onnxTensors';
 export interface WeightSink {
   /** Stores `data` and returns the initializer to put in the graph. The sink may not keep `data`. */
   add(name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto;
+  /** Stores a tensor of any element type given as its little-endian bytes. */
+  addBytes(name: string, dims: readonly number[], dataType: number, bytes: Uint8Array): onnx.ITensorProto;
   close(): void;
 }
 
@@ -14,6 +16,10 @@ export interface WeightSink {
 export class EmbeddedWeightSink implements WeightSink {
   add(name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto {
     return float32Tensor(name, data, dims);
+  }
+
+  addBytes(name: string, dims: readonly number[], dataType: number, bytes: Uint8Array): onnx.ITensorProto {
+    return { name, dims: [...dims], dataType, rawData: bytes };
   }
 
   close(): void {}
@@ -37,14 +43,17 @@ export class ExternalDataSink implements WeightSink {
   }
 
   add(name: string, dims: readonly number[], data: Float32Array): onnx.ITensorProto {
+    return this.addBytes(name, dims, DataType.FLOAT, littleEndianBytes(data));
+  }
+
+  addBytes(name: string, dims: readonly number[], dataType: number, bytes: Uint8Array): onnx.ITensorProto {
     const start = Math.ceil(this.offset / EXTERNAL_DATA_ALIGNMENT) * EXTERNAL_DATA_ALIGNMENT;
-    const bytes = littleEndianBytes(data);
     writeFully(this.fd, bytes, start);
     this.offset = start + bytes.length;
     return {
       name,
       dims: [...dims],
-      dataType: DataType.FLOAT,
+      dataType,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
         { key: 'location', value: this.location },

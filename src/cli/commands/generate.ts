@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
 import { OutputWriteError } from '../../output/outputWriteError';
+import { FailOn } from '../../diagnostics/gate';
+import { ReportFormat } from '../../job/runDiagnostics';
 import { parseDtype } from '../../model/dtype';
 import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
@@ -43,6 +45,8 @@ function byteSize(value: string): number {
 }
 
 interface GenerateCliOptions {
+  reportFormat: ReportFormat;
+  failOn: FailOn;
   dtype: string;
   revision: string;
   offline?: boolean;
@@ -118,7 +122,9 @@ export function registerGenerate(program: Command): void {
     .option('--strict', 'validate the whole input first and stop before generating if any line is bad', false)
     .option('--shard <K/N>', 'process only shard K of N (0-based; auto/N reads the index from the environment)')
     .option('--token-ids', 'add completion_token_ids to each output line', false)
-    .option('--report <file>', 'write the diagnostics report (JSON) to this file')
+    .option('--report <file>', 'write the diagnostics report to this file (JSON; see --report-format)')
+    .addOption(new Option('--report-format <format>', 'report file format').choices(['json', 'markdown']).default('json'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when findings at this severity exist').choices(['never', 'warning', 'error']).default('error'))
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .addOption(new Option('--padding-side <side>', 'override the padding protocol chosen from the graph (diagnostic use)').choices(['left', 'right']))
@@ -148,6 +154,8 @@ export function registerGenerate(program: Command): void {
           strict: opts.strict,
           shard: opts.shard ? parseShardSpec(opts.shard, process.env) : undefined,
           reportFile: opts.report,
+          reportFormat: opts.reportFormat,
+          failOn: opts.failOn,
           flags: {
             maxTokens: opts.maxTokens,
             greedy: opts.greedy,

@@ -1,0 +1,122 @@
+import * as fs from 'node:fs';
+import {
+  batchingSupport,
+  buildFigures,
+  buildReport,
+  colorLevel,
+  ContextFit,
+  describeModel,
+  FailOn,
+  Finding,
+  githubAnnotations,
+  modelFindings,
+  outcomeContextOf,
+  outcomeFindings,
+  renderMarkdown,
+  renderSummary,
+  Report,
+  requestFindings,
+  SequenceOutcome,
+  shouldAnnotate,
+} from '../diagnostics';
+import { EngineStats } from '../engine/engineStats';
+import { GenerationRequest, InputError } from '../input/request';
+import { LoadedModel } from '../model/loadModel';
+import { addedTokenTexts } from '../tokenize/literalText';
+
+export type ReportFormat = 'json' | 'markdown';
+
+export interface DiagnosticsOptions {
+  failOn: FailOn;
+  reportFile?: string;
+  reportFormat: ReportFormat;
+  escapeSpecialTokens: boolean;
+  requestedBatchSize: number;
+  log: (message: string) => void;
+}
+
+/**
+ * Collects what the diagnostics report needs as the job runs (model facts at load, context fits at tokenization,
+ * how each sequence ended), then writes the report, the stderr summary and CI annotations, and applies the gate.
+ */
+export class RunDiagnostics {
+  readonly modelLevel: Finding[];
+  private readonly contextFits: ContextFit[] = [];
+  private readonly refused: InputError[] = [];
+  private readonly outcomes: SequenceOutcome[] = [];
+  promptTokens = 0;
+  completionTokens = 0;
+
+  constructor(private readonly model: LoadedModel, private readonly options: DiagnosticsOptions) {
+    this.modelLevel = modelFindings(model, { requestedBatchSize: options.requestedBatchSize });
+    for (const finding of this.modelLevel) {
+      if (finding.severity !== 'info') options.log(`${finding.severity}: ${finding.message}`);
+    }
+  }
+
+  /** Whether the graph can be batched at all (attention_mask, usable position ids). */
+  get batchable(): boolean {
+    return batchingSupport(this.model.graph).batchable;
+  }
+
+  addContextFit(fit: ContextFit): void {
+    this.contextFits.push(fit);
+  }
+
+  addOutcome(outcome: SequenceOutcome): void {
+    this.outcomes.push(outcome);
+  }
+
+  /** Builds the report; writes it, prints the summary and annotations. Returns the report (its exit.code is the gate). */
+  finish(input: {
+    settings: string;
+    requests: readonly GenerationRequest[];
+    inputErrors: readonly InputError[];
+    stats: EngineStats | null;
+    stages: Record<string, number>;
+    written: number;
+    failed: number;
+    totalMs: number;
+  }): Report {
+    const findings: Finding[] = [
+      ...this.modelLevel,
+      ...requestFindings({
+        requests: input.requests,
+        inputErrors: [...input.inputErrors, ...this.refused],
+        addedTokens: addedTokenTexts(this.model.tokenizer),
+        escapeSpecialTokens: this.options.escapeSpecialTokens,
+        contextFits: this.contextFits,
+      }),
+      ...outcomeFindings(this.outcomes, outcomeContextOf(this.model)),
+    ];
+    const figures = input.stats
+      ? buildFigures({
+          stats: input.stats,
+          timings: {
+            loadMs: input.stages.load ?? 0,
+            tokenizeMs: input.stages.tokenize ?? 0,
+            writeMs: input.stages.write ?? 0,
+            totalMs: input.totalMs,
+          },
+          requests: input.written,
+          failedRequests: input.failed,
+          promptTokens: this.promptTokens,
+          completionTokens: this.completionTokens,
+        })
+      : null;
+    const report = buildReport({ model: describeModel(this.model), settings: input.settings, findings, figures, failOn: this.options.failOn });
+    if (this.options.reportFile) {
+      const text = this.options.reportFormat === 'markdown' ? renderMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
+      fs.writeFileSync(this.options.reportFile, text);
+    }
+    const level = colorLevel(process.env, Boolean(process.stderr.isTTY));
+    process.stderr.write(renderSummary(report, { color: level > 0 }).replace(/\n?$/, '\n'));
+    if (shouldAnnotate(process.env)) for (const line of githubAnnotations(findings)) process.stderr.write(line + '\n');
+    return report;
+  }
+
+  /** Requests the job refused after parsing (e.g. over the context), counted with the input errors. */
+  addRefused(error: InputError): void {
+    this.refused.push(error);
+  }
+}
