@@ -63,6 +63,11 @@ const DTYPE_FORMATS: Readonly<Record<DtypeName, { quantize: TinyQuantization; we
   bnb4: { quantize: 'bnb4', weightDtype: 'float32' },
 });
 
+/** The (quantize, weightDtype) pair a transformers.js dtype is built with. */
+export function formatOfDtype(dtype: DtypeName): { quantize: TinyQuantization; weightDtype: WeightDtype } {
+  return { ...DTYPE_FORMATS[dtype] };
+}
+
 /** The transformers.js dtype of a (quantize, weightDtype) pair; throws when no export uses the pair. */
 export function dtypeOfFormat(quantize: TinyQuantization, weightDtype: WeightDtype): DtypeName {
   const found = DTYPE_NAMES.find((dtype) => DTYPE_FORMATS[dtype].quantize === quantize && DTYPE_FORMATS[dtype].weightDtype === weightDtype);

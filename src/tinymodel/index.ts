@@ -5,7 +5,7 @@ export {
 } from './tinyModelOptions';
 export type { GqaRotary, KvDtype, TinyAttention, TinyModelOptions } from './tinyModelOptions';
 export {
-  BNB4_BLOCK_SIZE, Q4_BLOCK_SIZE, TINY_QUANTIZATIONS, WEIGHT_DTYPES, dtypeOfFormat, resolveGraphVariants,
+  BNB4_BLOCK_SIZE, Q4_BLOCK_SIZE, TINY_QUANTIZATIONS, WEIGHT_DTYPES, dtypeOfFormat, formatOfDtype, resolveGraphVariants,
 } from './graphVariants';
 export type { GraphVariant, LinearFormat, TinyQuantization, WeightDtype } from './graphVariants';
 export { ensureTinyModel, tinyModelCacheDir } from './tinyModelCache';

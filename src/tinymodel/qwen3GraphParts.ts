@@ -39,15 +39,15 @@ export function declareQwen3Io(b: OnnxGraphBuilder, o: TinyModelOptions, logitsT
  * `half`: the embedding is float16, so the Gemm runs in float16 and the logits are float16.
  */
 export function addTiedLmHead(b: OnnxGraphBuilder, o: TinyModelOptions, normedHidden: string, half = false): void {
-  let normed = normedHidden;
+  // float16: the hidden state is cast where a float16 export's already is, so the head keeps its usual shape.
+  let normed = half ? b.op('Cast', [normedHidden], { to: DataType.FLOAT16 }) : normedHidden;
   if (o.withLogitsToKeep) {
     // HF semantics: keep the last k positions; k = 0 keeps all (slice start -0 = 0).
     const start = b.op('Neg', [b.op('Unsqueeze', [qwen3Io.numLogitsToKeep, b.int64([0])])]);
     normed = b.op('Slice', [normed, start, b.int64([Number.MAX_SAFE_INTEGER]), b.int64([1])]);
   }
   const flat = b.op('Reshape', [normed, b.int64([-1, o.hiddenSize])]);
-  const gemmInput = half ? b.op('Cast', [flat], { to: DataType.FLOAT16 }) : flat;
-  const flatLogits = b.op('Gemm', [gemmInput, qwen3WeightNames.embedTokens], { transB: 1 });
+  const flatLogits = b.op('Gemm', [flat, qwen3WeightNames.embedTokens], { transB: 1 });
   const outputShape = b.op('Concat', [b.op('Shape', [normed], { start: 0, end: 2 }), b.int64([o.vocabSize])], { axis: 0 });
   b.op('Reshape', [flatLogits, outputShape], {}, qwen3Io.logits);
 }

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import * as path from 'path';
 import { UserError } from '../exitCodes';
+import { DTYPE_NAMES, DtypeName, isDtypeName } from '../../model/dtype';
 import {
   DEFAULT_GQA_ROTARY,
   DEFAULT_TINY_OPTIONS,
@@ -10,8 +11,11 @@ import {
   KvDtype,
   TINY_ATTENTIONS,
   TinyAttention,
+  TINY_QUANTIZATIONS,
   TinyModelOptions,
+  TinyQuantization,
   buildTinyModel,
+  formatOfDtype,
   resolveTinyOptions,
 } from '../../tinymodel';
 
@@ -34,6 +38,9 @@ type TinyModelCliOptions = Record<NumericOptionKey, string | number> & {
   attention: TinyAttention;
   rotary?: GqaRotary;
   kvDtype: KvDtype;
+  quantize?: TinyQuantization;
+  dtype?: string;
+  variants?: string;
 };
 
 export function registerTinyModel(program: Command): void {
@@ -57,14 +64,32 @@ export function registerTinyModel(program: Command): void {
         `gqa only: a separate RotaryEmbedding op fed by position_ids, or GQA's own do_rotary (default ${DEFAULT_GQA_ROTARY})`,
       ).choices(GQA_ROTARIES),
     )
-    .addOption(new Option('--kv-dtype <type>', 'past/present KV cache type').choices(KV_DTYPES).default(DEFAULT_TINY_OPTIONS.kvDtype))
+    .addOption(
+      new Option('--kv-dtype <type>', 'past/present KV cache type of float32-weight graphs (float16-weight graphs always use float16)')
+        .choices(KV_DTYPES)
+        .default(DEFAULT_TINY_OPTIONS.kvDtype),
+    )
+    .addOption(
+      new Option(
+        '--quantize <format>',
+        'quantize the linear projections: q4 (MatMulNBits), q8/int8/uint8 (dynamic 8-bit, MatMulInteger), bnb4 (MatMulBnb4 NF4)',
+      ).choices(TINY_QUANTIZATIONS),
+    )
+    .option(
+      '--dtype <name>',
+      `the graph's transformers.js dtype, written as onnx/model{suffix}.onnx: ${DTYPE_NAMES.join(', ')} (with --quantize: fp32 or fp16)`,
+    )
+    .option('--variants <list>', 'several dtype graphs into the same folder, e.g. fp32,q4,q8 (instead of --dtype/--quantize)')
     .action(async (dir: string, cli: TinyModelCliOptions) => {
       const options = parseOptions(cli);
       const started = Date.now();
       const info = await buildTinyModel(path.resolve(dir), options);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const size = `${(info.bytes / 1e6).toFixed(1)} MB${info.externalDataPath ? ', external data' : ''}`;
-      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}) in ${seconds} s\n`);
+      const graphs = info.graphs.length > 1 || info.graphs[0].dtype !== 'fp32'
+        ? `; ${info.graphs.map((graph) => `${graph.dtype} ${path.relative(info.dir, graph.onnxPath).split(path.sep).join('/')}`).join(', ')}`
+        : '';
+      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}${graphs}) in ${seconds} s\n`);
     });
 }
 
@@ -78,6 +103,7 @@ function parseOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
     kvDtype: cli.kvDtype,
   };
   if (cli.rotary !== undefined) options.rotary = cli.rotary;
+  Object.assign(options, graphFileOptions(cli));
   for (const [key, flags] of numericOptions) {
     const text = String(cli[key]).trim();
     const value = Number(text);
@@ -96,10 +122,37 @@ function parseOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
   return options;
 }
 
+/** --dtype, --quantize and --variants as builder options (absent when no flag is given: the default folder stays as it was). */
+function graphFileOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
+  if (cli.variants !== undefined) {
+    if (cli.dtype !== undefined || cli.quantize !== undefined) {
+      throw new UserError('tiny-model: --variants names every graph file; drop --dtype and --quantize');
+    }
+    const variants = cli.variants.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean);
+    const unknown = variants.filter((name) => !isDtypeName(name));
+    if (unknown.length || variants.length === 0) {
+      throw new UserError(`tiny-model: --variants "${cli.variants}": expected a comma-separated list of ${DTYPE_NAMES.join(', ')}`);
+    }
+    return { variants: variants as DtypeName[] };
+  }
+  const options: Partial<TinyModelOptions> = {};
+  if (cli.quantize !== undefined) options.quantize = cli.quantize;
+  if (cli.dtype !== undefined) {
+    const dtype = cli.dtype.trim().toLowerCase();
+    if (!isDtypeName(dtype)) throw new UserError(`tiny-model: --dtype "${cli.dtype}" is not one of ${DTYPE_NAMES.join(', ')}`);
+    if (cli.quantize === undefined) Object.assign(options, formatOfDtype(dtype));
+    else if (dtype === 'fp32' || dtype === 'fp16') options.weightDtype = formatOfDtype(dtype).weightDtype;
+    else throw new UserError(`tiny-model: --dtype ${dtype} already names its quantization; with --quantize use --dtype fp32 or fp16`);
+  }
+  return options;
+}
+
 /** The builder's messages name options in camelCase; say the flag instead. */
 function withFlagNames(message: string): string {
-  return numericOptions.reduce(
-    (text, [key, flags]) => text.replace(new RegExp(`\\b${key}\\b`, 'g'), flags.split(' ')[0]),
-    message,
-  );
+  const flagOf: [string, string][] = [
+    ...numericOptions.map(([key, flags]): [string, string] => [key, flags.split(' ')[0]]),
+    ['weightDtype', '--dtype'],
+    ['quantize', '--quantize'],
+  ];
+  return flagOf.reduce((text, [key, flag]) => text.replace(new RegExp(`\\b${key}\\b`, 'g'), flag), message);
 }
