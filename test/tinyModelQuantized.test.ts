@@ -79,7 +79,7 @@ function readModel(file: string): onnx.ModelProto {
 }
 
 function initializer(model: onnx.ModelProto, name: string): onnx.TensorProto {
-  const found = model.graph?.initializer.find((tensor) => tensor.name === name);
+  const found = (model.graph?.initializer ?? []).find((tensor) => tensor.name === name);
   if (!found) throw new Error(`no initializer ${name}`);
   return found as onnx.TensorProto;
 }
@@ -94,7 +94,7 @@ function floatsOf(tensor: onnx.ITensorProto): Float32Array {
 }
 
 function nodeReading(model: onnx.ModelProto, input: string): onnx.NodeProto {
-  const found = model.graph?.node.find((node) => node.input.includes(input));
+  const found = (model.graph?.node ?? []).find((node) => (node.input ?? []).includes(input));
   if (!found) throw new Error(`no node reads ${input}`);
   return found as onnx.NodeProto;
 }

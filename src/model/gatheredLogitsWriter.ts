@@ -13,17 +13,10 @@ import { onnx } from 'onnx-proto';
 import { encodeVarint, WireType } from './protobufScanner';
 import { ByteSpan, GraphField, ModelLayout } from './onnxModelLayout';
 import { GatheredLogitsPlan } from './gatheredLogitsPlan';
+import { MODEL_GRAPH, MODEL_METADATA_PROPS, GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_OUTPUT, TENSOR_EXTERNAL_DATA, TENSOR_DATA_LOCATION } from './onnxFieldNumbers';
 
 type Part = { copy: ByteSpan } | { bytes: Buffer };
 
-const MODEL_GRAPH = 7;
-const MODEL_METADATA_PROPS = 14;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
-const TENSOR_EXTERNAL_DATA = 13;
-const TENSOR_DATA_LOCATION = 14;
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Writes the derived model to `targetPath` (which must not exist), then flushes it to disk. */

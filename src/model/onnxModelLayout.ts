@@ -5,6 +5,7 @@
  */
 import { onnx } from 'onnx-proto';
 import { openFileSource, ProtobufFormatError, StreamingProtoReader, WireType } from './protobufScanner';
+import { MODEL_GRAPH, MODEL_OPSET_IMPORT, MODEL_METADATA_PROPS, GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_VALUE_INFO, TENSOR_RAW_DATA } from './onnxFieldNumbers';
 
 /** [start, end) byte offsets in the file; for a field, `start` is its tag. */
 export interface ByteSpan {
@@ -44,15 +45,6 @@ export interface ModelLayout {
   graphFields: GraphField[];
 }
 
-const MODEL_GRAPH = 7;
-const MODEL_OPSET_IMPORT = 8;
-const MODEL_METADATA_PROPS = 14;
-const GRAPH_NODE = 1;
-const GRAPH_INITIALIZER = 5;
-const GRAPH_INPUT = 11;
-const GRAPH_OUTPUT = 12;
-const GRAPH_VALUE_INFO = 13;
-const TENSOR_RAW_DATA = 9;
 
 const GRAPH_VALUE_KINDS: Record<number, 'input' | 'output' | 'valueInfo'> = {
   [GRAPH_INPUT]: 'input',
