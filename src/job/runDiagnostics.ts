@@ -67,7 +67,7 @@ export class RunDiagnostics {
     this.outcomes.push(outcome);
   }
 
-  /** Builds the report; writes it, prints the summary and annotations. Returns the report (its exit.code is the gate). */
+  /** Builds the report and writes it to --report. Returns the report (its exit.code is the gate). */
   finish(input: {
     settings: string;
     requests: readonly GenerationRequest[];
@@ -109,9 +109,6 @@ export class RunDiagnostics {
       const text = this.options.reportFormat === 'markdown' ? renderMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
       fs.writeFileSync(this.options.reportFile, text);
     }
-    const level = colorLevel(process.env, Boolean(process.stderr.isTTY));
-    process.stderr.write(renderSummary(report, { color: level > 0 }).replace(/\n?$/, '\n'));
-    if (shouldAnnotate(process.env)) for (const line of githubAnnotations(findings)) process.stderr.write(line + '\n');
     return report;
   }
 
@@ -119,4 +116,11 @@ export class RunDiagnostics {
   addRefused(error: InputError): void {
     this.refused.push(error);
   }
+}
+
+/** The end-of-run summary on stderr (coloured on a terminal), plus GitHub annotations under GITHUB_ACTIONS=true. */
+export function printRunSummary(report: Report, stream: NodeJS.WriteStream = process.stderr): void {
+  const level = colorLevel(process.env, Boolean(stream.isTTY));
+  stream.write(renderSummary(report, { color: level > 0 }).replace(/\n?$/, '\n'));
+  if (shouldAnnotate(process.env)) for (const line of githubAnnotations(report.findings)) stream.write(line + '\n');
 }

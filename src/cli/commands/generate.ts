@@ -3,7 +3,7 @@ import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/gener
 import { watchInterruptions } from '../../job/interruption';
 import { OutputWriteError } from '../../output/outputWriteError';
 import { FailOn } from '../../diagnostics/gate';
-import { ReportFormat } from '../../job/runDiagnostics';
+import { printRunSummary, ReportFormat } from '../../job/runDiagnostics';
 import { parseDtype } from '../../model/dtype';
 import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
@@ -45,6 +45,7 @@ function byteSize(value: string): number {
 }
 
 interface GenerateCliOptions {
+  quiet?: boolean;
   reportFormat: ReportFormat;
   failOn: FailOn;
   dtype: string;
@@ -122,6 +123,7 @@ export function registerGenerate(program: Command): void {
     .option('--strict', 'validate the whole input first and stop before generating if any line is bad', false)
     .option('--shard <K/N>', 'process only shard K of N (0-based; auto/N reads the index from the environment)')
     .option('--token-ids', 'add completion_token_ids to each output line', false)
+    .option('-q, --quiet', 'no end-of-run summary on stderr (warnings and errors are still printed)')
     .option('--report <file>', 'write the diagnostics report to this file (JSON; see --report-format)')
     .addOption(new Option('--report-format <format>', 'report file format').choices(['json', 'markdown']).default('json'))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when findings at this severity exist').choices(['never', 'warning', 'error']).default('error'))
@@ -189,6 +191,7 @@ export function registerGenerate(program: Command): void {
           log,
         });
         progress.stop();
+        if (result.report && !opts.quiet) printRunSummary(result.report);
         if (result.interrupted) log(interruptedMessage(result, opts.output, input));
         process.exitCode = result.exitCode;
       } catch (error) {
