@@ -25,7 +25,7 @@ function runCliAsync(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult>
 }
 
 beforeAll(async () => {
-  modelDir = await buildTestModel('hub-cli');
+  modelDir = await buildTestModel('hub-cli', { variants: ['fp32', 'q4'] });
   cache = tempDir('hub-cli-cache');
   hub = await HubServer.start();
   hub.serve('qwen-test/tiny-qwen3', modelDir);
@@ -35,19 +35,20 @@ afterAll(async () => {
   await hub?.stop();
 });
 
-test('-m org/name downloads through the hub layout, caches, and --offline then reads only the cache', async () => {
+test('-m org/name --dtype q4 downloads through the hub layout, caches, and --offline then reads only the cache', async () => {
   const env = { QWEN_GEN_CACHE: cache, HF_HUB_OFFLINE: '' };
   const args = [PROMPTS, '--greedy', '--max-tokens', '5', '--token-ids'];
-  const online = await runCliAsync([...args, '-m', 'qwen-test/tiny-qwen3', '--hub-url', hub.url, '--dtype', 'fp32'], env);
+  const online = await runCliAsync([...args, '-m', 'qwen-test/tiny-qwen3', '--hub-url', hub.url, '--dtype', 'q4'], env);
   expect(online.status).toBe(0);
-  expect(hub.downloads('qwen-test/tiny-qwen3')).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'onnx/model.onnx']));
+  expect(hub.downloads('qwen-test/tiny-qwen3')).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'onnx/model_q4.onnx']));
+  expect(hub.downloads('qwen-test/tiny-qwen3')).not.toContain('onnx/model.onnx');
   const requestsAfterFirst = hub.requests.length;
 
-  const offline = await runCliAsync([...args, '-m', 'qwen-test/tiny-qwen3', '--offline'], env);
+  const offline = await runCliAsync([...args, '-m', 'qwen-test/tiny-qwen3', '--offline', '--dtype', 'q4'], env);
   expect(offline.status).toBe(0);
   expect(hub.requests.length).toBe(requestsAfterFirst);
 
-  const local = await runCliAsync([...args, '-m', modelDir], env);
+  const local = await runCliAsync([...args, '-m', modelDir, '--dtype', 'q4'], env);
   const tokens = (text: string) => Object.fromEntries(parseJsonl(text).map((r) => [String(r.id), r.completion_token_ids]));
   expect(tokens(online.stdout)).toEqual(tokens(local.stdout));
   expect(tokens(offline.stdout)).toEqual(tokens(local.stdout));

@@ -46,6 +46,7 @@ const AGREEMENT_PROMPTS = [
 let workDir: string;
 const folders = new Map<TinyAttention, TinyModelInfo>();
 const graphInfos = new Map<string, GraphInfo>();
+const graphFiles = new Map<string, string>();
 const sessions = new Map<string, ort.InferenceSession>();
 const key = (attention: TinyAttention, dtype: DtypeName | 'other-seed') => `${attention}/${dtype}`;
 
@@ -56,14 +57,24 @@ beforeAll(async () => {
     folders.set(attention, info);
     for (const graph of info.graphs) {
       graphInfos.set(key(attention, graph.dtype), await inspectGraph(graph.onnxPath));
-      sessions.set(key(attention, graph.dtype), await ort.InferenceSession.create(graph.onnxPath));
+      graphFiles.set(key(attention, graph.dtype), graph.onnxPath);
     }
   }
   // Negative control for the agreement measure: an unrelated model (another seed) must fail it.
   const other = await buildTinyModel(path.join(workDir, 'other-seed'), { seed: 7 });
   graphInfos.set(key('plain', 'other-seed'), await inspectGraph(other.onnxPath));
-  sessions.set(key('plain', 'other-seed'), await ort.InferenceSession.create(other.onnxPath));
+  graphFiles.set(key('plain', 'other-seed'), other.onnxPath);
 });
+
+/** Sessions are created on first use: not every test needs every graph. */
+async function sessionFor(graphKey: string): Promise<ort.InferenceSession> {
+  let session = sessions.get(graphKey);
+  if (!session) {
+    session = await ort.InferenceSession.create(graphFiles.get(graphKey)!);
+    sessions.set(graphKey, session);
+  }
+  return session;
+}
 
 afterAll(async () => {
   for (const session of sessions.values()) await session.release();
@@ -191,6 +202,16 @@ function decode8Bit(model: onnx.ModelProto, name: string): { weight: Float32Arra
 // Running graphs directly: every position's logits, one prompt at a time
 // ------------------------------------------------------------------------------------------------------------
 
+/** float16 bits to float32 values, as a table: a per-element function call is slow under jest. */
+const FLOAT16_VALUES = Float32Array.from({ length: 65536 }, (_, bits) => float16ToFloat32(bits));
+
+function widen(bits: Uint16Array): Float32Array {
+  const table = FLOAT16_VALUES;
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = table[bits[i]];
+  return out;
+}
+
 async function allLogits(session: ort.InferenceSession, graph: GraphInfo, ids: number[]): Promise<Float32Array> {
   const length = ids.length;
   const layers = graph.numLayers;
@@ -210,7 +231,7 @@ async function allLogits(session: ort.InferenceSession, graph: GraphInfo, ids: n
     }
   }
   const logits = (await session.run(feeds)).logits;
-  return logits.type === 'float16' ? Float32Array.from(logits.data as Uint16Array, float16ToFloat32) : (logits.data as Float32Array);
+  return logits.type === 'float16' ? widen(logits.data as Uint16Array) : (logits.data as Float32Array);
 }
 
 /**
@@ -233,14 +254,14 @@ interface Agreement {
 const referenceLogits = new Map<string, Float32Array>();
 
 async function agreement(attention: TinyAttention, variant: DtypeName | 'other-seed'): Promise<Agreement> {
-  const reference = sessions.get(key(attention, 'fp32'))!;
+  const reference = await sessionFor(key(attention, 'fp32'));
   const referenceGraph = graphInfos.get(key(attention, 'fp32'))!;
   const referenceFor = async (ids: number[], index: number) => {
     const cacheKey = `${attention}/${index}`;
     if (!referenceLogits.has(cacheKey)) referenceLogits.set(cacheKey, await allLogits(reference, referenceGraph, ids));
     return referenceLogits.get(cacheKey)!;
   };
-  const session = sessions.get(key(attention, variant))!;
+  const session = await sessionFor(key(attention, variant));
   const graph = graphInfos.get(key(attention, variant))!;
   const vocab = referenceGraph.outputs.find((o) => o.name === 'logits')?.dims[2] as number;
   let positions = 0, top1 = 0, top5 = 0, errorSquares = 0, referenceSquares = 0, correlations = 0, maxAbs = 0;
@@ -437,7 +458,7 @@ describe('numerics', () => {
       let worst = 0;
       for (const ids of AGREEMENT_PROMPTS) {
         const want = await allLogits(emulatedSession, graph, ids);
-        const got = await allLogits(sessions.get(key('plain', dtype))!, graphInfos.get(key('plain', dtype))!, ids);
+        const got = await allLogits(await sessionFor(key('plain', dtype)), graphInfos.get(key('plain', dtype))!, ids);
         for (let i = 0; i < want.length; i++) worst = max(worst, abs(want[i] - got[i]));
       }
       expect(worst).toBeLessThan(1e-4);
@@ -452,11 +473,11 @@ describe('numerics', () => {
    * leave small gaps between the best tokens. Expected weight noise (RMS, relative to the uniform weights' RMS):
    * float16 ~2^-12; 8-bit per tensor ~0.5%; 4-bit symmetric blocks of 32 ~6% (step = block max / 8); NF4 more still,
    * since its code book suits normal, not uniform, weights. Measured on these prompts (both attentions alike):
-   *   fp16        top1 100%, relative RMS 0.003, correlation 1.000, max |error| 0.03
-   *   q8/int8/u8  top1 ~90%, top5 100%, relative RMS ~0.05, correlation ~0.999, max |error| ~0.5
-   *   q4/q4f16    top1 ~45%, top5 ~75%, relative RMS ~0.38, correlation ~0.92
-   *   bnb4        top1 ~30%, top5 ~50%, relative RMS ~0.49, correlation ~0.87
-   *   other seed  top1 0%, top5 0%, relative RMS ~1.4, correlation ~0 (the negative control)
+   *   fp16        top1 100%, top5 100%, relative RMS 0.002-0.003, correlation 1.000, max |error| 0.025
+   *   q8/int8/u8  top1 89-94%, top5 100%, relative RMS 0.045-0.048, correlation 0.999, max |error| 0.43-0.47
+   *   q4/q4f16    top1 45%, top5 74%, relative RMS 0.38, correlation 0.93, max |error| 3.1
+   *   bnb4        top1 32%, top5 51%, relative RMS 0.49, correlation 0.88, max |error| 3.5
+   *   other seed  top1 0%, top5 0%, relative RMS 1.41, correlation 0.000 (the negative control)
    * The bounds leave room for other CPUs' kernels while every one of them rejects the unrelated model.
    */
   const BOUNDS: Record<string, { top1: number; top5: number; relativeRms: number; correlation: number; maxAbs: number }> = {
@@ -504,7 +525,7 @@ describe('numerics', () => {
 // ------------------------------------------------------------------------------------------------------------
 
 describe('batched vs solo through the engine', () => {
-  /** Each variant at least once; on the gqa graph the ones whose attention differs (float16) or that gave trouble. */
+  /** Each weight format once on the plain graph; on the gqa graph the float16 ones (GQA then runs in float16) and q4. */
   const ENGINE_CASES: [TinyAttention, DtypeName][] = [
     ['plain', 'fp16'], ['plain', 'q4'], ['plain', 'q4f16'], ['plain', 'bnb4'], ['plain', 'q8'],
     ['gqa', 'fp16'], ['gqa', 'q4'], ['gqa', 'q4f16'],
@@ -515,9 +536,9 @@ describe('batched vs solo through the engine', () => {
   beforeAll(async () => {
     for (const [attention, dtype] of ENGINE_CASES) models.set(key(attention, dtype), await loadModel(folders.get(attention)!.dir, { dtype }));
     const tokenizer = models.get(key('plain', 'q4'))!.tokenizer;
-    // 9 prompts of 1 to ~110 tokens.
+    // 9 prompts of 1 to ~120 tokens.
     prompts = [
-      ...[0, 1, 3, 4, 7, 10].map((i) => encodePrompt(tokenizer, { messages: VARIED_MESSAGES[i] }, { enableThinking: true })),
+      ...[0, 1, 3, 4, 7, 12].map((i) => encodePrompt(tokenizer, { messages: VARIED_MESSAGES[i] }, { enableThinking: true })),
       ...RAW_PROMPTS.map((prompt) => encodePrompt(tokenizer, { prompt }, { enableThinking: true })),
     ];
   });
@@ -566,7 +587,8 @@ describe('batched vs solo through the engine', () => {
     const batched = await model.runner.step(feeds);
     const rows = model.protocol.afterPrefill(feeds, batched.present, group);
     const next = group.map((_, b) => [1000 + 37 * b]);
-    const batchedDecode = await model.runner.step(model.protocol.extend(rows, next));
+    const decodeFeeds = model.protocol.extend(rows, next);
+    const batchedDecode = await model.runner.step(decodeFeeds);
     let prefill = 0;
     let decode = 0;
     for (const [b, prompt] of group.entries()) {
@@ -574,20 +596,19 @@ describe('batched vs solo through the engine', () => {
       const solo = await model.runner.step(soloFeeds);
       prefill = max(prefill, maxDiff(solo.logits.row(0, soloFeeds.logitColumns[0]), batched.logits.row(b, feeds.logitColumns[b])));
       const soloRows = model.protocol.afterPrefill(soloFeeds, solo.present, [prompt]);
-      const soloDecode = await model.runner.step(model.protocol.extend(soloRows, [next[b]]));
-      decode = max(decode, maxDiff(soloDecode.logits.row(0, 0), batchedDecode.logits.row(b, 0)));
+      const soloDecodeFeeds = model.protocol.extend(soloRows, [next[b]]);
+      const soloDecode = await model.runner.step(soloDecodeFeeds);
+      decode = max(decode, maxDiff(soloDecode.logits.row(0, soloDecodeFeeds.logitColumns[0]), batchedDecode.logits.row(b, decodeFeeds.logitColumns[b])));
     }
     return { prefill, decode };
   }
 
   test.each(ENGINE_CASES.filter(([, dtype]) => dtype !== 'q8'))('%s %s matches solo logits to rounding in prefill and decode', async (attention, dtype) => {
-    {
-      const { prefill, decode } = await batchedVsSoloLogits(models.get(key(attention, dtype))!);
-      // float32 logits: the M = 1 kernels' last-bit differences; float16 logits: one ulp at |logit| < 8 is ≤ 2^-8.
-      const tolerance = graphInfos.get(key(attention, dtype))!.logitsDtype === 'float16' ? 2 ** -8 : 1e-4;
-      expect(prefill).toBeLessThanOrEqual(tolerance);
-      expect(decode).toBeLessThanOrEqual(tolerance);
-    }
+    const { prefill, decode } = await batchedVsSoloLogits(models.get(key(attention, dtype))!);
+    // float32 logits: the M = 1 kernels' last-bit differences; float16 logits: one ulp at |logit| < 8 is ≤ 2^-8.
+    const tolerance = graphInfos.get(key(attention, dtype))!.logitsDtype === 'float16' ? 2 ** -8 : 1e-4;
+    expect(prefill).toBeLessThanOrEqual(tolerance);
+    expect(decode).toBeLessThanOrEqual(tolerance);
   });
 
   /**

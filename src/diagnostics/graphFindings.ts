@@ -19,13 +19,28 @@ export interface BatchingSupport {
  * positions from the mask's row sums). A graph without position_ids numbers positions by cache width, so a shorter row's
  * tokens would sit at shifted positions.
  */
-export function batchingSupport(graph: Pick<GraphInfo, 'hasAttentionMask' | 'hasPositionIds' | 'attention' | 'rotary'>): BatchingSupport {
+export function batchingSupport(
+  graph: Pick<GraphInfo, 'hasAttentionMask' | 'hasPositionIds' | 'attention' | 'rotary'> & Partial<Pick<GraphInfo, 'opTypes'>>,
+): BatchingSupport {
   const reasons: string[] = [];
+  const batchDependent = batchDependentOps(graph);
+  if (batchDependent.length > 0) {
+    reasons.push(`the graph quantizes activations with one scale per whole batch (${batchDependent.join(', ')}), so a row's output would depend on its batch mates`);
+  }
   if (!graph.hasAttentionMask) reasons.push('the graph takes no attention_mask, so pads cannot be hidden');
   if (!graph.hasPositionIds && !positionsFromMask(graph)) {
     reasons.push('the graph takes no position_ids and numbers positions by cache width, so padded rows would get shifted positions');
   }
   return { batchable: reasons.length === 0, reasons };
+}
+
+/**
+ * Ops whose result for one row depends on the other rows of the batch. Dynamic quantization (the `model_quantized` /
+ * int8 / uint8 exports: DynamicQuantizeLinear → MatMulInteger) computes one activation scale over the whole input tensor,
+ * pads included, so batched rows differ from solo ones (measured on the builder's q8 graphs: 13 of 16 prompts changed).
+ */
+export function batchDependentOps(graph: Partial<Pick<GraphInfo, 'opTypes'>>): string[] {
+  return Object.keys(graph.opTypes ?? {}).filter((op) => /(^|:)DynamicQuantize(Linear|MatMul)$/.test(op));
 }
 
 function positionsFromMask(graph: Pick<GraphInfo, 'attention' | 'rotary'>): boolean {
@@ -109,6 +124,18 @@ export function graphFindings(model: ModelFacts, options: GraphFindingOptions = 
       severity: 'warning',
       message: 'the graph takes no attention_mask input: pads cannot be hidden, so batching is impossible.',
       evidence: { inputs: inputNames },
+      action: batchOne,
+    });
+  }
+  const batchDependent = batchDependentOps(graph);
+  if (batchDependent.length > 0) {
+    findings.push({
+      code: 'batch_dependent_quantization',
+      severity: 'warning',
+      message:
+        `the graph quantizes activations dynamically with one scale per batch (${batchDependent.join(', ')}): a row's output ` +
+        'would depend on which rows share its batch.',
+      evidence: { ops: Object.fromEntries(batchDependent.map((op) => [op, graph.opTypes[op]])) },
       action: batchOne,
     });
   }

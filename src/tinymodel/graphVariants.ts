@@ -15,6 +15,9 @@ import type { KvDtype, TinyModelOptions } from './tinyModelOptions';
  *   bnb4   onnx/model_bnb4.onnx       com.microsoft MatMulBnb4, NF4, block 64
  * Only the linear projections (q/k/v/o, gate/up/down) are quantized. The embedding, which is also the tied lm_head
  * (a Gemm, not a MatMul, so the quantizers leave it alone), stays float.
+ * Dynamic 8-bit graphs quantize each projection's input with one scale for the whole tensor, every row of the batch
+ * included: in those files a row's result depends on its batch-mates, as in the real exports.
+ * MatMulNBits / MatMulBnb4 run another CPU kernel for a single row than for several: last-bit differences only.
  */
 
 /** How the linear projections of one graph are stored: float, or a quantizer's format. */
