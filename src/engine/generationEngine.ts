@@ -64,9 +64,13 @@ export async function runGeneration<R>(
   );
   let batch: BatchRows | null = null;
   let running: Running<R>[] = [];
+  // Rows of `batch` still alive after the last decode step, when some finished: they are dropped in the next rebuild,
+  // together with any admission, so each step copies the cache at most once.
+  let survivors: number[] | null = null;
 
   const stepFailed = (admitting: SequenceSpec<R>[]) => (failure: unknown): never => {
-    throw new EngineStepError(failure, [...admitting, ...running.map((r) => r.spec)], scheduler.drain().map((s) => s.spec), stats);
+    const live = survivors ? survivors.map((b) => running[b]) : running;
+    throw new EngineStepError(failure, [...admitting, ...live.map((r) => r.spec)], scheduler.drain().map((s) => s.spec), stats);
   };
 
   const finishIfDone = async (row: Running<R>): Promise<boolean> => {
@@ -79,11 +83,15 @@ export async function runGeneration<R>(
   while (scheduler.pending > 0 || running.length > 0) {
     if (options.signal?.aborted) break;
 
-    // Admission: prefill a group into free rows, then merge it with the survivors in one rebuild.
+    // Admission: prefill a group into the free rows; one rebuild then drops finished rows and merges the new ones.
+    const live = survivors ? survivors.map((b) => running[b]) : running;
     const admitted = scheduler.admit(
-      running.length,
-      running.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0),
+      live.length,
+      live.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0),
     );
+    const parts: { rows: BatchRows; keep: number[] }[] = [];
+    if (batch) parts.push({ rows: batch, keep: survivors ?? running.map((_, b) => b) });
+    const next = [...live];
     if (admitted.length > 0) {
       const started = Date.now();
       const { rows: fresh, firstChoices } = await prefillGroup(runner, protocol, admitted.map((a) => a.spec), options.maxBatchTokens, stats).catch(
@@ -95,14 +103,19 @@ export async function runGeneration<R>(
         const row: Running<R> = { spec: admitted[i].spec, tokenIds: [firstChoices[i].tokenId], choices: [firstChoices[i]] };
         if (!(await finishIfDone(row))) {
           keepFresh.push(i);
-          running.push(row);
+          next.push(row);
         }
       }
-      const parts = [{ rows: fresh, keep: keepFresh }];
-      if (batch) parts.unshift({ rows: batch, keep: batch.counts.map((_, i) => i) });
+      parts.push({ rows: fresh, keep: keepFresh });
+    }
+    if (admitted.length > 0 || survivors) {
+      const started = Date.now();
       batch = protocol.rebuild(parts);
+      running = next;
+      survivors = null;
       stats.rebuilds++;
-      continue; // admit more if rows are still free (e.g. rows that finished at their first token)
+      stats.decodeMs += Date.now() - started;
+      if (admitted.length > 0) continue; // admit more if rows are still free (e.g. rows that finished at their first token)
     }
     if (!batch || running.length === 0) continue;
 
@@ -124,14 +137,11 @@ export async function runGeneration<R>(
       if (!(await finishIfDone(row))) keep.push(b);
     }
     stats.decodeMs += Date.now() - started;
-    if (keep.length < running.length) {
-      running = keep.map((b) => running[b]);
-      batch = protocol.rebuild([{ rows: batch, keep }]);
-      stats.rebuilds++;
-    }
+    if (keep.length < running.length) survivors = keep;
   }
 
-  const unfinished = [...running.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
+  const live = survivors ? survivors.map((b) => running[b]) : running;
+  const unfinished = [...live.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
   return { stats, unfinished };
 }
 
