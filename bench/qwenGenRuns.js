@@ -88,6 +88,13 @@ function usefulTokenFraction(report) {
   };
   visit(report.figures ?? report, report.figures ? ['figures'] : []);
   if (found.usefultokenfraction) return { value: found.usefultokenfraction.value, source: `report ${found.usefultokenfraction.at}` };
+  const waste = report.figures?.padding_waste;
+  const stages = waste ? Object.entries(waste).filter(([, v]) => v && typeof v.positions === 'number' && typeof v.pad_positions === 'number') : [];
+  if (stages.length > 0) {
+    const positions = stages.reduce((sum, [, v]) => sum + v.positions, 0);
+    const pads = stages.reduce((sum, [, v]) => sum + v.pad_positions, 0);
+    return { value: (positions - pads) / positions, source: `report figures.padding_waste (${stages.map(([k]) => k).join(' + ')}): 1 − pad positions / positions` };
+  }
   const names = ['prefillpositions', 'prefillrealtokens', 'decodepositions', 'decoderealtokens'];
   if (names.every((n) => n in found)) {
     const [pp, pr, dp, dr] = names.map((n) => found[n].value);
