@@ -17,7 +17,7 @@ export interface SchedulerLimits {
    */
   maxCacheTokens?: number;
   /**
-   * Largest share of pad positions a prefill group may have (default 0.2). Prefill on a CPU costs in proportion to the
+   * Largest share of pad positions a prefill group may have (default 0.05). Prefill on a CPU costs in proportion to the
    * positions computed, so joining a long prompt with short ones saves nothing and pays for every pad; prompts of
    * similar length batch well (the queue is length-sorted, so neighbours are similar).
    */
@@ -57,7 +57,7 @@ export class Scheduler<T extends Schedulable> {
     const grown = (item: T) => item.maxLength ?? item.promptLength;
     let cache = runningCacheTokens + grown(this.waiting[0]);
     if (running > 0 && cache > cacheBudget) return [];
-    const maxPadding = this.limits.maxPaddingFraction ?? 0.2;
+    const maxPadding = this.limits.maxPaddingFraction ?? 0.05;
     const group: T[] = [this.waiting[0]];
     let longest = this.waiting[0].promptLength;
     let real = longest;
