@@ -54,6 +54,9 @@ export class ModelRunner implements StepRunner {
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      // Prepacking keeps a second, re-laid-out copy of every MatMul weight (+2.4 GB RSS on a 0.6B fp32 model) for no
+      // measurable gain in these memory-bound steps (prefill 22.2 s vs 21.3 s, decode equal, load 2 s faster without it).
+      extra: { session: { disable_prepacking: '1' } },
     };
     const session = await ort.InferenceSession.create(onnxPath, sessionOptions);
     const names = new Set(session.inputNames);

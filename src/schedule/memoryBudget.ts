@@ -50,7 +50,7 @@ export function prefillStepBytes(input: MemoryBudgetInput, tokens: number): numb
 export function planMemory(input: MemoryBudgetInput): MemoryPlan {
   const kvBytesPerToken = input.kv.layers * 2 * input.kv.kvHeads * input.kv.headDim * bytesPerElement(input.kv.dtype);
   const prefillBudget = input.budgetBytes * PREFILL_SHARE;
-  let maxBatchTokens = input.requestedMaxBatchTokens ?? 4096;
+  let maxBatchTokens = input.requestedMaxBatchTokens ?? 2048;
   while (maxBatchTokens > 16 && prefillStepBytes(input, maxBatchTokens) > prefillBudget) maxBatchTokens = Math.floor(maxBatchTokens * 0.8);
   const prefillBytes = prefillStepBytes(input, maxBatchTokens);
   const maxCacheTokens = Math.max(1, Math.floor((input.budgetBytes - prefillBytes) / (kvBytesPerToken * KV_COPIES)));
