@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN, CliResult, parseJsonl } from './helpers/cli';
 import { buildTestModel, tempDir } from './helpers/testModels';
-import { HubServer } from './hubServer';
+import { HubServer } from './helpers/hubServer';
 
 // `-m org/name` through the real CLI against a loopback server speaking the hub's URL layout: first run downloads and
 // caches, a second run with --offline uses the cache alone, and both give the output of the same model as a local folder.

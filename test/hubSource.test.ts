@@ -11,7 +11,7 @@ import { DownloadProgress } from '../src/model/hub/downloadEvents';
 import { DEFAULT_MODEL_ID, resolveModelSource } from '../src/model/modelSource';
 import { validateModelFolder } from '../src/model/validateModel';
 import { buildTinyModel } from '../src/tinymodel';
-import { HubServer } from './hubServer';
+import { HubServer } from './helpers/hubServer';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data'];
 
