@@ -1,6 +1,7 @@
 import { loadModel, LoadedModel } from '../src/model/loadModel';
 import { encodePrompt } from '../src/tokenize/promptEncoder';
 import { greedyTokens, maskWithheld } from './helpers/greedyRun';
+import { maxAbsDifference } from './helpers/maxAbsDifference';
 import { RAW_PROMPTS, VARIED_MESSAGES } from './helpers/prompts';
 import { buildTestModel } from './helpers/testModels';
 
@@ -63,13 +64,7 @@ test.each([
     const solo = await model.runner.step(soloFeeds);
     const expected = solo.logits.row(0, soloFeeds.logitColumns[0]);
     const actual = batched.logits.row(b, feeds.logitColumns[b]);
-    let maxError = 0;
-    for (let v = 0; v < expected.length; v++) {
-      const error = expected[v] - actual[v];
-      if (error > maxError) maxError = error;
-      else if (-error > maxError) maxError = -error;
-    }
-    expect(maxError).toBeLessThan(1e-4);
+    expect(maxAbsDifference(expected, actual)).toBeLessThan(1e-4);
     if (group[b].length < feeds.seqLen) padded++;
   }
   expect(padded).toBeGreaterThanOrEqual(3);
