@@ -1,7 +1,7 @@
 import { runGeneration } from '../src/engine/generationEngine';
 import { runGenerationRetryingFailedSteps } from '../src/engine/retryFailedSteps';
 import { SequenceSpec } from '../src/engine/sequence';
-import { createStopPolicy } from '../src/engine/stopPolicy';
+import { SequenceOutput } from '../src/output/sequenceOutput';
 import { loadModel, LoadedModel } from '../src/model/loadModel';
 import { StepRunner } from '../src/model/modelRunner';
 import { StepFeeds } from '../src/padding/batchRows';
@@ -24,7 +24,7 @@ function specs(): SequenceSpec<number>[] {
     promptIds,
     maxTokens: MAX_TOKENS,
     sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-    stop: createStopPolicy({ maxTokens: MAX_TOKENS, stopTokenIds: new Set<number>() }),
+    stop: new SequenceOutput(model.tokenizer, { maxTokens: MAX_TOKENS, minTokens: 0, stopTokenIds: new Set<number>(), stopStrings: [], includeStopStrInOutput: false }),
   }));
 }
 

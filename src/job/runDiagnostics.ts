@@ -42,7 +42,6 @@ export interface DiagnosticsOptions {
 export class RunDiagnostics {
   readonly modelLevel: Finding[];
   private readonly contextFits: ContextFit[] = [];
-  private readonly refused: InputError[] = [];
   private readonly outcomes: SequenceOutcome[] = [];
   promptTokens = 0;
   completionTokens = 0;
@@ -82,7 +81,7 @@ export class RunDiagnostics {
       ...this.modelLevel,
       ...requestFindings({
         requests: input.requests,
-        inputErrors: [...input.inputErrors, ...this.refused],
+        inputErrors: input.inputErrors,
         addedTokens: addedTokenTexts(this.model.tokenizer),
         escapeSpecialTokens: this.options.escapeSpecialTokens,
         contextFits: this.contextFits,
@@ -112,10 +111,6 @@ export class RunDiagnostics {
     return report;
   }
 
-  /** Requests the job refused after parsing (e.g. over the context), counted with the input errors. */
-  addRefused(error: InputError): void {
-    this.refused.push(error);
-  }
 }
 
 /** The end-of-run summary on stderr (coloured on a terminal), plus GitHub annotations under GITHUB_ACTIONS=true. */

@@ -61,16 +61,14 @@ export class PaddingProtocol {
     });
     return {
       batch, seqLen, inputIds, positionIds, logitColumns,
-      attentionMask: maskToInt64(mask), maskWidth: seqLen,
+      attentionMask: maskToInt64(mask), mask, maskWidth: seqLen,
       past: KvCache.empty(shape, batch),
     };
   }
 
   /** The batch state after a prefill step, from its feeds and the graph's `present` cache. */
   afterPrefill(feeds: StepFeeds, present: KvCache, prompts: number[][]): BatchRows {
-    const mask = new Uint8Array(feeds.attentionMask.length);
-    for (let i = 0; i < mask.length; i++) mask[i] = feeds.attentionMask[i] === 1n ? 1 : 0;
-    return { cache: present, mask, width: feeds.maskWidth, counts: prompts.map((p) => p.length) };
+    return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: prompts.map((p) => p.length) };
   }
 
   /** Feeds that append `tokens[b]` (the same number for every row) to each row: one decode step, or a prefill chunk. */
@@ -79,28 +77,26 @@ export class PaddingProtocol {
     const seqLen = tokens[0].length;
     if (tokens.some((t) => t.length !== seqLen)) throw new Error('extend: every row must add the same number of tokens');
     const width = rows.width + seqLen;
-    const attentionMask = new BigInt64Array(batch * width);
+    const mask = new Uint8Array(batch * width);
     const inputIds = new BigInt64Array(batch * seqLen);
     const positionIds = new BigInt64Array(batch * seqLen);
     for (let b = 0; b < batch; b++) {
-      for (let j = 0; j < rows.width; j++) attentionMask[b * width + j] = rows.mask[b * rows.width + j] ? 1n : 0n;
+      mask.set(rows.mask.subarray(b * rows.width, (b + 1) * rows.width), b * width);
       for (let i = 0; i < seqLen; i++) {
-        attentionMask[b * width + rows.width + i] = 1n;
+        mask[b * width + rows.width + i] = 1;
         inputIds[b * seqLen + i] = BigInt(tokens[b][i]);
         positionIds[b * seqLen + i] = BigInt(rows.counts[b] + i);
       }
     }
     return {
-      batch, seqLen, inputIds, positionIds, attentionMask, maskWidth: width,
+      batch, seqLen, inputIds, positionIds, attentionMask: maskToInt64(mask), mask, maskWidth: width,
       logitColumns: new Array(batch).fill(seqLen - 1),
       past: rows.cache,
     };
   }
 
   afterExtend(rows: BatchRows, feeds: StepFeeds, present: KvCache): BatchRows {
-    const mask = new Uint8Array(feeds.attentionMask.length);
-    for (let i = 0; i < mask.length; i++) mask[i] = feeds.attentionMask[i] === 1n ? 1 : 0;
-    return { cache: present, mask, width: feeds.maskWidth, counts: rows.counts.map((c) => c + feeds.seqLen) };
+    return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: rows.counts.map((c) => c + feeds.seqLen) };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, SpawnSyncReturns } from 'node:child_process';
+import { spawnSync, SpawnSyncReturns } from 'node:child_process';
 import * as path from 'node:path';
 
 export const BIN = path.resolve(__dirname, '../../bin/qwen-gen.js');
@@ -29,4 +29,3 @@ export function parseJsonl(text: string): Record<string, unknown>[] {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-export { spawn };

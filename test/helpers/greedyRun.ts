@@ -1,6 +1,6 @@
 import { runGeneration } from '../../src/engine/generationEngine';
-import { createStopPolicy } from '../../src/engine/stopPolicy';
 import { LoadedModel } from '../../src/model/loadModel';
+import { SequenceOutput } from '../../src/output/sequenceOutput';
 import { StepRunner } from '../../src/model/modelRunner';
 import { PaddingProtocol } from '../../src/padding/paddingProtocol';
 import { RequestSampler } from '../../src/sample/sampler';
@@ -24,9 +24,12 @@ export async function greedyTokens(model: LoadedModel, prompts: number[][], opti
     promptIds,
     maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,
     sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-    stop: createStopPolicy({
+    stop: new SequenceOutput(model.tokenizer, {
       maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,
+      minTokens: 0,
       stopTokenIds: new Set(options.ignoreEos ? [] : model.tokens.eosTokenIds),
+      stopStrings: [],
+      includeStopStrInOutput: false,
     }),
   }));
   await runGeneration(
