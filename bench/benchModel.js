@@ -18,27 +18,36 @@ const QUICK_SHAPE = Object.freeze({
 const MODEL_SEED = 1234;
 const MARKER_FILE = 'bench-model.json';
 
-function shapeName(shape) {
-  return `h${shape.hiddenSize}-l${shape.layers}-a${shape.heads}x${shape.kvHeads}x${shape.headDim}-i${shape.intermediateSize}-v${shape.vocabSize}`;
+/** Graph variants the bench measures: the attention kind (real CPU fp32 exports are GroupQueryAttention) and q4 weights. */
+const VARIANTS = Object.freeze({
+  plain: Object.freeze({ attention: 'plain' }),
+  gqa: Object.freeze({ attention: 'gqa', rotary: 'fused' }),
+  'gqa-q4': Object.freeze({ attention: 'gqa', rotary: 'fused', quantize: 'q4' }),
+});
+
+function shapeName(shape, variant = 'plain') {
+  const base = `h${shape.hiddenSize}-l${shape.layers}-a${shape.heads}x${shape.kvHeads}x${shape.headDim}-i${shape.intermediateSize}-v${shape.vocabSize}`;
+  return variant === 'plain' ? base : `${base}-${variant}`;
 }
 
 /** --model-dir, else $QWEN_GEN_BENCH_DIR, else ~/.cache/qwen-gen/bench-<shape>-v<builder version>. */
-function defaultModelDir(shape, builderVersion, explicit) {
+function defaultModelDir(shape, builderVersion, explicit, variant) {
   if (explicit) return path.resolve(explicit);
   const base = process.env.QWEN_GEN_BENCH_DIR
     ? path.resolve(process.env.QWEN_GEN_BENCH_DIR)
     : path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'qwen-gen');
-  return path.join(base, `bench-${shapeName(shape)}-v${builderVersion}`);
+  return path.join(base, `bench-${shapeName(shape, variant)}-v${builderVersion}`);
 }
 
 /**
  * Returns the model folder for `shape`, building it once. The marker file is written last and records the exact
  * options, so an interrupted build or a folder built with other options is rebuilt rather than silently reused.
  */
-async function ensureBenchModel(shape, explicitDir, log) {
+async function ensureBenchModel(shape, explicitDir, log, variant = 'plain') {
   const tiny = require('../dist/tinymodel');
-  const dir = defaultModelDir(shape, tiny.TINY_BUILDER_VERSION, explicitDir);
-  const wanted = { builderVersion: tiny.TINY_BUILDER_VERSION, seed: MODEL_SEED, ...shape };
+  const dir = defaultModelDir(shape, tiny.TINY_BUILDER_VERSION, explicitDir, variant);
+  const options = variant === 'plain' ? {} : VARIANTS[variant];
+  const wanted = { builderVersion: tiny.TINY_BUILDER_VERSION, seed: MODEL_SEED, ...shape, ...options };
   const markerPath = path.join(dir, MARKER_FILE);
   if (fs.existsSync(markerPath)) {
     const marker = JSON.parse(fs.readFileSync(markerPath, 'utf8'));
@@ -46,17 +55,24 @@ async function ensureBenchModel(shape, explicitDir, log) {
     log(`model in ${dir} was built with other options; rebuilding`);
   }
   fs.rmSync(markerPath, { force: true });
-  log(`building the ${shapeName(shape)} random model in ${dir} (once; cached for later runs)`);
+  log(`building the ${shapeName(shape, variant)} random model in ${dir} (once; cached for later runs)`);
   const started = Date.now();
-  const info = await tiny.buildTinyModel(dir, { seed: MODEL_SEED, ...shape });
+  const info = await tiny.buildTinyModel(dir, { seed: MODEL_SEED, ...shape, ...options });
   const buildSeconds = (Date.now() - started) / 1000;
   const summary = { bytes: info.bytes, parameterCount: info.parameterCount, external: Boolean(info.externalDataPath) };
   fs.writeFileSync(markerPath, JSON.stringify({ options: wanted, info: summary }, null, 2) + '\n');
   return { dir, built: true, buildSeconds, ...summary };
 }
 
-/** float32 weight bytes: what one decode step at batch 1 must read (the tied embedding is read whole as the lm_head). */
-function weightBytes(shape) {
+/**
+ * Weight bytes one decode step must read (the tied embedding is read whole as the lm_head). float32 unless the variant
+ * is quantized, where the model's files are measured instead.
+ */
+function weightBytes(shape, variant = 'plain', dir = null) {
+  if (variant !== 'plain' && VARIANTS[variant].quantize && dir) {
+    const onnxDir = path.join(dir, 'onnx');
+    return fs.readdirSync(onnxDir).filter((f) => f.startsWith('model')).reduce((sum, f) => sum + fs.statSync(path.join(onnxDir, f)).size, 0);
+  }
   const { qwen3WeightSpecs, totalWeightBytes } = require('../dist/tinymodel/qwen3Weights');
   const { resolveTinyOptions } = require('../dist/tinymodel');
   return totalWeightBytes(qwen3WeightSpecs(resolveTinyOptions({ seed: MODEL_SEED, ...shape })));
@@ -67,4 +83,4 @@ function kvBytesPerToken(shape) {
   return shape.layers * 2 * shape.kvHeads * shape.headDim * 4;
 }
 
-module.exports = { FULL_SHAPE, QUICK_SHAPE, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName };
+module.exports = { FULL_SHAPE, QUICK_SHAPE, VARIANTS, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName };

@@ -59,7 +59,8 @@ function formatTable(result) {
     `(mean ${w.prompt_tokens.mean.toFixed(0)}), max_tokens ${w.max_tokens.min}..${w.max_tokens.max}, ${w.max_tokens.total} useful generated tokens, EOS ignored, seed ${w.seed}`);
   const m = result.model;
   lines.push(`model: ${m.shape_name}, ${(m.parameter_count / 1e6).toFixed(0)} M params fp32 (${fmt.gb(m.weight_bytes)}), ` +
-    `${m.external_data ? 'external data, ' : ''}random weights, plain attention; batch cap ${result.batch_size}, threads ${result.threads}`);
+    `${m.external_data ? 'external data, ' : ''}random weights, ${m.attention}, ${m.dtype}; batch cap ${result.batch_size}, threads ${result.threads}`);
+  if (result.runtime) lines.push(`qwen-gen runtime: ${result.runtime.name} (onnxruntime ${result.runtime.onnxruntime_version}): ${result.runtime.kv_handling}`);
   lines.push('');
   const header = [pad('run', 34), pad('wall s', 8, true), pad('useful tok/s', 13, true), pad('qwen-gen ×', 11, true),
     pad('useful-token frac', 18, true), pad('peak RSS', 10, true)].join('  ');
@@ -79,6 +80,19 @@ function formatTable(result) {
     lines.push(`  bandwidth (memchr over ${fmt.gb(result.bandwidth.buffer_bytes)}): 1 thread ${(result.bandwidth.single_thread_bytes_per_s / GB).toFixed(1)} GB/s, ` +
       `${result.bandwidth.threads} threads ${(result.bandwidth.all_threads_bytes_per_s / GB).toFixed(1)} GB/s (the higher is used)`);
   }
+  const ds = result.decode_step;
+  if (ds) {
+    lines.push(`decode step at batch ${ds.batch} with ${ds.context} cached tokens (real loop, median; floor = weights + KV ` +
+      `${(ds.floor_bytes / 1e6).toFixed(0)} MB / measured bandwidth = ${ds.floor_ms.toFixed(0)} ms):`);
+    for (const [name, r] of Object.entries(ds.runtimes)) {
+      lines.push(`  ${pad(name, 17)} loop iteration ${pad(r.iteration_ms_median.toFixed(0), 6, true)} ms (run ${r.step_ms_median.toFixed(0)} ms) = ` +
+        `${r.floor_ratio.toFixed(2)}× the floor; KV memory allocated ${fmt.gb(r.kv_bytes_allocated)}`);
+    }
+  }
+  if (result.batch_sweep) {
+    lines.push(`batch cap sweep (qwen-gen on ${w.name}): ` + result.batch_sweep.map((b) =>
+      `${b.batch_size}: ${fmt.rate(b.useful_tokens_per_second)} tok/s (${fmt.s(b.wall_seconds)} s, ${fmt.gb(b.peak_rss_bytes)})`).join('; '));
+  }
   const p = result.prefill_rss;
   if (p) {
     lines.push(`prefill ${p.rows} × ${p.prompt_tokens} tokens (qwen-gen, one batch): peak RSS ${fmt.gb(p.peak_rss_bytes)}; bound weights ` +
@@ -86,7 +100,7 @@ function formatTable(result) {
   }
   for (const note of result.notes) lines.push(`note: ${note}`);
   if (result.targets.length > 0) {
-    lines.push('targets (issue 6):');
+    lines.push('targets (issues 6 and 12):');
     for (const t of result.targets) lines.push(`  ${t.met == null ? '?  ' : t.met ? 'met' : 'GAP'}  ${t.what}: ${t.reached}`);
   }
   return lines.join('\n');

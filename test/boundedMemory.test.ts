@@ -27,6 +27,7 @@ test('a long prompt under a small --max-memory is prefilled in chunks with bound
   const plan = planMemory({
     budgetBytes: 96 * 1024 ** 2,
     kv: model.runner.kvShape,
+    kvCopies: model.runner.runtime.kvCopies,
     vocabSize: vocab,
     hiddenSize: 32,
     intermediateSize: 64,

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../src/cli/exitCodes';
-import { assertDeviceAvailable, DeviceProbe, executionProvidersFor, probeDevices, sessionCreationError } from '../src/model/device';
+import { assertDeviceAvailable, DeviceProbe, executionProvidersFor, probeDevices, sessionCreationError } from '../src/runtime/device';
 import { listDtypeVariants, parseDtype, selectLocalDtype } from '../src/model/dtype';
 import { resolveModelSource } from '../src/model/modelSource';
 import { buildTinyModel } from '../src/tinymodel';

@@ -17,20 +17,23 @@ const VARIANTS: [string, Partial<TinyModelOptions>][] = [
 ];
 
 const models = new Map<string, LoadedModel>();
+/** The same graphs on the fallback runtime (onnxruntime-node's JS API). */
+const nodeModels = new Map<string, LoadedModel>();
 let prompts: number[][];
 const maxTokens = (i: number) => 3 + ((i * 5) % 17);
 
 beforeAll(async () => {
   for (const [name, options] of VARIANTS) {
     const dir = await buildTestModel(`kind-${name.replace(/\W+/g, '-')}`, { seed: 7, ...options });
-    models.set(name, await loadModel(dir));
+    models.set(name, await loadModel(dir, { runtime: 'direct' }));
+    nodeModels.set(name, await loadModel(dir, { runtime: 'onnxruntime-node' }));
   }
   const any = models.get('plain')!;
   prompts = VARIED_MESSAGES.map((messages) => encodePrompt(any.tokenizer, { messages }, { enableThinking: false }));
 });
 
 afterAll(async () => {
-  for (const model of models.values()) await model.runner.release();
+  for (const model of [...models.values(), ...nodeModels.values()]) await model.runner.release();
 });
 
 test('inspection tells the kinds apart and the protocol follows the graph', () => {
@@ -42,13 +45,32 @@ test('inspection tells the kinds apart and the protocol follows the graph', () =
   for (const model of models.values()) expect(model.protocol.side).toBe('right');
 });
 
-test.each(VARIANTS.map(([name]) => name))('%s: batched (continuous batching) equals solo, token for token', async (name) => {
-  const model = models.get(name)!;
+test('each graph runs on the direct runtime, in place exactly on GroupQueryAttention graphs, and on onnxruntime-node', () => {
+  for (const [name] of VARIANTS) {
+    const direct = models.get(name)!.runner.runtime;
+    expect(direct.name).toBe('direct');
+    expect(direct.kvHandling).toMatch(name.startsWith('gqa') ? /^in place/ : /alternate/);
+    expect(nodeModels.get(name)!.runner.runtime.name).toBe('onnxruntime-node');
+  }
+});
+
+const RUNTIMES = VARIANTS.flatMap(([name]) => [[name, 'direct'], [name, 'onnxruntime-node']] as const);
+
+test.each(RUNTIMES)('%s on %s: batched (continuous batching) equals solo, token for token', async (name, runtime) => {
+  const model = (runtime === 'direct' ? models : nodeModels).get(name)!;
   const limits = prompts.map((_, i) => maxTokens(i));
   const solo = await greedyTokens(model, prompts, { batchSize: 1, maxTokens: limits });
   // Batch 4 over 13 prompts: rows finish at different steps and waiting prompts are admitted into the running cache.
   const batched = await greedyTokens(model, prompts, { batchSize: 4, maxTokens: limits });
   expect(batched).toEqual(solo);
+});
+
+test.each(VARIANTS.map(([name]) => name))('%s: the direct runtime and onnxruntime-node give the same tokens', async (name) => {
+  const limits = prompts.map((_, i) => maxTokens(i) + 6);
+  const direct = await greedyTokens(models.get(name)!, prompts, { batchSize: 5, maxTokens: limits, ignoreEos: true });
+  const node = await greedyTokens(nodeModels.get(name)!, prompts, { batchSize: 5, maxTokens: limits, ignoreEos: true });
+  expect(direct).toEqual(node);
+  expect(direct.every((tokens, i) => tokens.length === limits[i])).toBe(true);
 });
 
 test('plain and GroupQueryAttention graphs from the same seed give the same greedy tokens', async () => {
@@ -63,8 +85,8 @@ test('plain and gqa next-token logits agree within 1e-4', async () => {
   const plain = models.get('plain')!;
   const gqa = models.get('gqa + fused rotary')!;
   for (const prompt of prompts.slice(0, 4)) {
-    const a = await plain.runner.step(plain.protocol.prefill([prompt], plain.runner.kvShape));
-    const b = await gqa.runner.step(gqa.protocol.prefill([prompt], gqa.runner.kvShape));
+    const a = await plain.runner.step(plain.protocol.prefill([prompt]));
+    const b = await gqa.runner.step(gqa.protocol.prefill([prompt]));
     const column = prompt.length - 1;
     expect(maxAbsDifference(a.logits.row(0, column), b.logits.row(0, column))).toBeLessThan(1e-4);
   }

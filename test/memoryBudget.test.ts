@@ -2,6 +2,7 @@ import { parseByteSize, planMemory, prefillStepBytes } from '../src/schedule/mem
 
 const QWEN3_06B = {
   kv: { layers: 28, kvHeads: 8, headDim: 128, dtype: 'float32' as const },
+  kvCopies: 3,
   vocabSize: 151936,
   hiddenSize: 1024,
   intermediateSize: 3072,

@@ -3,8 +3,8 @@ import { runGenerationRetryingFailedSteps } from '../src/engine/retryFailedSteps
 import { SequenceSpec } from '../src/engine/sequence';
 import { SequenceOutput } from '../src/output/sequenceOutput';
 import { loadModel, LoadedModel } from '../src/model/loadModel';
-import { StepRunner } from '../src/model/modelRunner';
-import { StepFeeds } from '../src/padding/batchRows';
+import { StepRunner } from '../src/runtime/stepRunner';
+import { StepFeeds } from '../src/runtime/stepFeeds';
 import { RequestSampler } from '../src/sample/sampler';
 import { GREEDY_PARAMS } from '../src/sample/samplingParams';
 import { buildTestModel } from './helpers/testModels';
@@ -32,6 +32,8 @@ function specs(): SequenceSpec<number>[] {
 function faulty(fault: (feeds: StepFeeds, step: number) => boolean): StepRunner & { steps: number } {
   const runner = {
     kvShape: model.runner.kvShape,
+    inputs: model.runner.inputs,
+    gather: model.runner.gather.bind(model.runner),
     steps: 0,
     step(feeds: StepFeeds) {
       runner.steps++;

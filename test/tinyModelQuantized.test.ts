@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { registerTinyModel } from '../src/cli/commands/tinyModel';
 import { UserError } from '../src/cli/exitCodes';
 import { DTYPE_NAMES, DtypeName, listDtypeVariants, onnxFileForDtype } from '../src/model/dtype';
-import { float16ToFloat32 } from '../src/model/float16';
+import { float16ToFloat32 } from '../src/runtime/float16';
 import { GraphInfo, inspectGraph } from '../src/model/graphInfo';
 import { loadModel, LoadedModel } from '../src/model/loadModel';
 import { toNumber } from '../src/model/onnxModelLayout';
@@ -583,7 +583,7 @@ describe('batched vs solo through the engine', () => {
       for (let i = 0; i < a.length; i++) worst = max(worst, abs(a[i] - b[i]));
       return worst;
     };
-    const feeds = model.protocol.prefill(group, model.runner.kvShape);
+    const feeds = model.protocol.prefill(group);
     const batched = await model.runner.step(feeds);
     const rows = model.protocol.afterPrefill(feeds, batched.present, group);
     const next = group.map((_, b) => [1000 + 37 * b]);
@@ -592,7 +592,7 @@ describe('batched vs solo through the engine', () => {
     let prefill = 0;
     let decode = 0;
     for (const [b, prompt] of group.entries()) {
-      const soloFeeds = model.protocol.prefill([prompt], model.runner.kvShape);
+      const soloFeeds = model.protocol.prefill([prompt]);
       const solo = await model.runner.step(soloFeeds);
       prefill = max(prefill, maxDiff(solo.logits.row(0, soloFeeds.logitColumns[0]), batched.logits.row(b, feeds.logitColumns[b])));
       const soloRows = model.protocol.afterPrefill(soloFeeds, solo.present, [prompt]);

@@ -5,7 +5,9 @@ import { TokenSource } from '../model/specialTokens';
 import { tokenizerPaddingSide } from './graphFindings';
 import { tokenText } from './modelFacts';
 
-export type ModelDescriptionSource = Pick<LoadedModel, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize'>;
+export type ModelDescriptionSource = Pick<LoadedModel, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize'> & {
+  runner: Pick<LoadedModel['runner'], 'runtime'>;
+};
 
 export interface TokenDescription {
   id: number;
@@ -22,6 +24,8 @@ export interface ModelDescription {
   rotary: string;
   kv_dtype: 'float32' | 'float16';
   protocol: { side: 'left' | 'right'; cache_layout: string; description: string };
+  /** What runs the graph: the direct runtime (onnxruntime's C API, KV cache in place) or onnxruntime-node. */
+  runtime: { name: 'direct' | 'onnxruntime-node'; onnxruntime_version: string; kv_handling: string; fallback_reason: string | null };
   context_length: number;
   vocab_size: number;
   /** From config.json (null when a key is missing). */
@@ -64,6 +68,12 @@ export function describeModel(model: ModelDescriptionSource, options: { io?: boo
     rotary: graph.rotary,
     kv_dtype: graph.kvDtype,
     protocol: { side: model.protocol.side, cache_layout: model.protocol.layout.name, description: model.protocol.description },
+    runtime: {
+      name: model.runner.runtime.name,
+      onnxruntime_version: model.runner.runtime.version,
+      kv_handling: model.runner.runtime.kvHandling,
+      fallback_reason: model.runner.runtime.fallbackReason ?? null,
+    },
     context_length: model.contextLength,
     vocab_size: model.vocabSize,
     dims: {

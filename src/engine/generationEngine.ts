@@ -1,4 +1,4 @@
-import { StepRunner } from '../model/modelRunner';
+import { StepRunner } from '../runtime/stepRunner';
 import { BatchRows } from '../padding/batchRows';
 import { PaddingProtocol } from '../padding/paddingProtocol';
 import { Scheduler, SchedulerLimits } from '../schedule/scheduler';
@@ -110,7 +110,7 @@ export async function runGeneration<R>(
     }
     if (admitted.length > 0 || survivors) {
       const started = Date.now();
-      batch = protocol.rebuild(parts);
+      batch = protocol.rebuild(parts, runner);
       running = next;
       survivors = null;
       stats.rebuilds++;
@@ -164,7 +164,7 @@ async function prefillGroup<R>(
   stats.prefillRealTokens += [...new Set(prompts)].reduce((sum, p) => sum + p.length, 0);
   if (specs.length === 1 && longest > maxBatchTokens) {
     const prompt = prompts[0];
-    let feeds = protocol.prefill([prompt.slice(0, maxBatchTokens)], runner.kvShape);
+    let feeds = protocol.prefill([prompt.slice(0, maxBatchTokens)]);
     let result = await runner.step(feeds);
     let rows = protocol.afterPrefill(feeds, result.present, [prompt.slice(0, maxBatchTokens)]);
     stats.prefillSteps++;
@@ -189,12 +189,12 @@ async function prefillGroup<R>(
     if (row < 0) row = distinct.push(prompt) - 1;
     return row;
   });
-  const feeds = protocol.prefill(distinct, runner.kvShape);
+  const feeds = protocol.prefill(distinct);
   const { logits, present } = await runner.step(feeds);
   stats.prefillSteps++;
   stats.prefillPositions += feeds.batch * feeds.seqLen;
   const prefilled = protocol.afterPrefill(feeds, present, distinct);
   const firstChoices = specs.map((spec, i) => spec.sampler.next(logits.row(rowOf[i], feeds.logitColumns[rowOf[i]])));
-  const rows = distinct.length === prompts.length ? prefilled : protocol.rebuild([{ rows: prefilled, keep: rowOf }])!;
+  const rows = distinct.length === prompts.length ? prefilled : protocol.rebuild([{ rows: prefilled, keep: rowOf }], runner)!;
   return { rows, firstChoices };
 }

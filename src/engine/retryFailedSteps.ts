@@ -1,4 +1,4 @@
-import { StepRunner } from '../model/modelRunner';
+import { StepRunner } from '../runtime/stepRunner';
 import { PaddingProtocol } from '../padding/paddingProtocol';
 import { EngineStats, emptyEngineStats } from './engineStats';
 import { EngineOptions, EngineResult, EngineStepError, runGeneration } from './generationEngine';

@@ -257,6 +257,7 @@ function memoryPlan(model: LoadedModel, options: GenerateJobOptions): MemoryPlan
   return planMemory({
     budgetBytes: options.maxMemory ?? defaultMemoryBudget(),
     kv: model.runner.kvShape,
+    kvCopies: model.runner.runtime.kvCopies,
     vocabSize: model.vocabSize || 151936,
     hiddenSize: config('hidden_size', 1024),
     intermediateSize: config('intermediate_size', 3072),

@@ -56,6 +56,11 @@ export interface GraphInfo {
   hasLogitsToKeep: boolean;
   /** External data files referenced by initializers (relative to the model's folder; left on disk). */
   externalData: { files: string[]; bytes: number };
+  /**
+   * Every `present.*` output is written by a GroupQueryAttention node itself (no op after it): such a graph can run with
+   * past and present bound to one buffer, updated in place.
+   */
+  presentFromAttentionOp: boolean;
   /** Integer attributes of the first GroupQueryAttention node, when there is one. */
   gqaAttributes?: GqaAttributes;
 }
@@ -84,6 +89,7 @@ const PAST_KEY_NAME = /^past_key_values\.(\d+)\.key$/;
 
 interface NodeSummary {
   key: string;
+  outputs: string[];
   intAttributes: Map<string, number>;
 }
 
@@ -173,14 +179,16 @@ function parseNode(cursor: ProtoCursor): NodeSummary {
   let opType = '';
   let domain = '';
   const intAttributes = new Map<string, number>();
+  const outputs: string[] = [];
   while (!cursor.done) {
     const { fieldNumber, wireType } = cursor.tag();
-    if (fieldNumber === 4 && wireType === WireType.LengthDelimited) opType = cursor.string();
+    if (fieldNumber === 2 && wireType === WireType.LengthDelimited) outputs.push(cursor.string());
+    else if (fieldNumber === 4 && wireType === WireType.LengthDelimited) opType = cursor.string();
     else if (fieldNumber === 7 && wireType === WireType.LengthDelimited) domain = cursor.string();
     else if (fieldNumber === 5 && wireType === WireType.LengthDelimited) readIntAttribute(cursor.message(), intAttributes);
     else cursor.skip(wireType);
   }
-  return { key: opTypeKey(domain, opType), intAttributes };
+  return { key: opTypeKey(domain, opType), outputs, intAttributes };
 }
 
 function opTypeKey(domain: string, opType: string): string {
@@ -326,12 +334,19 @@ async function summarize(onnxPath: string, fileBytes: number, model: ScannedMode
     hasPositionIds: inputNames.has('position_ids'),
     hasLogitsToKeep: inputNames.has('num_logits_to_keep'),
     externalData: await externalDataSummary(path.dirname(onnxPath), model.initializers),
+    presentFromAttentionOp: presentWrittenByGqa(model),
   };
   // Past key layout is [batch, kv_heads, past_sequence, head_dim].
   if (firstPastKey && typeof firstPastKey.dims[1] === 'number') info.numKvHeads = firstPastKey.dims[1];
   if (firstPastKey && typeof firstPastKey.dims[3] === 'number') info.headDim = firstPastKey.dims[3];
   if (gqaNode) info.gqaAttributes = gqaAttributes(gqaNode);
   return info;
+}
+
+function presentWrittenByGqa(model: ScannedModel): boolean {
+  const presents = model.outputs.filter((output) => output.name.startsWith('present.')).map((output) => output.name);
+  const gqaOutputs = new Set(model.nodes.filter((node) => node.key === GQA_OP).flatMap((node) => node.outputs.slice(1, 3)));
+  return presents.length > 0 && presents.every((name) => gqaOutputs.has(name));
 }
 
 /**

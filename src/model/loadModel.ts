@@ -1,13 +1,14 @@
 import * as path from 'node:path';
 import { choosePaddingProtocol, PaddingProtocol, PaddingSide } from '../padding/paddingProtocol';
-import { assertDeviceAvailable, sessionCreationError } from './device';
+import { assertDeviceAvailable, sessionCreationError } from '../runtime/device';
 import { ModelSource, ModelSourceOptions, resolveModelSource } from './modelSource';
 import { validateModelFolder } from './validateModel';
 import { loadTokenizer, Tokenizer } from '../tokenize/tokenizer';
 import { ensureGatheredLogitsGraph } from './gatheredLogitsGraph';
 import { GraphInfo, inspectGraph } from './graphInfo';
 import { ModelFolder, openModelFolder } from './modelFolder';
-import { ModelRunner, RunnerOptions } from './modelRunner';
+import { createRunner, RunnerOptions } from '../runtime/createRunner';
+import { ModelRunner } from '../runtime/stepRunner';
 import { readSpecialTokens, SpecialTokens } from './specialTokens';
 
 export interface LoadModelOptions extends RunnerOptions, Omit<ModelSourceOptions, 'device'> {
@@ -59,11 +60,13 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   const tokens = readSpecialTokens(folder, (token) => tokenIdOf(tokenizer, token));
   const numeric = (key: string) => (typeof folder.config[key] === 'number' ? (folder.config[key] as number) : undefined);
   const derived = options.gatherLogits === false || graph.hasLogitsToKeep ? null : await ensureGatheredLogitsGraph(folder.onnxPath);
-  const runner = await ModelRunner.create(
+  const runner = await createRunner(
     derived?.path ?? folder.onnxPath,
     {
       kvHeads: numeric('num_key_value_heads') ?? 0,
       headDim: numeric('head_dim') ?? (numeric('hidden_size') ?? 0) / (numeric('num_attention_heads') ?? 1),
+      vocabSize: numeric('vocab_size') ?? 0,
+      sharePastPresent: graph.presentFromAttentionOp,
     },
     options,
   ).catch((error: unknown) => {

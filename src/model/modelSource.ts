@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../cli/exitCodes';
 import { ensureTinyModel } from '../tinymodel';
-import type { DeviceName } from './device';
+import type { DeviceName } from '../runtime/device';
 import { DtypeName, DtypeRequest, selectLocalDtype } from './dtype';
 import { DownloadProgress } from './hub/downloadEvents';
 import { downloadHubModel } from './hub/hubDownload';

@@ -1,5 +1,7 @@
-import { KvCache, KvShape } from '../model/kvCache';
-import { BatchRows, maskToInt64, StepFeeds } from './batchRows';
+import { KvCache } from '../runtime/kvCache';
+import { StepFeeds } from '../runtime/stepFeeds';
+import { StepRunner } from '../runtime/stepRunner';
+import { BatchRows, maskToInt64 } from './batchRows';
 import { CacheLayout, compactedLayout, maskAlignedLayout } from './cacheLayout';
 
 export type PaddingSide = 'left' | 'right';
@@ -40,7 +42,7 @@ export class PaddingProtocol {
   }
 
   /** Feeds for a padded prefill of several prompts (empty past). */
-  prefill(prompts: number[][], shape: KvShape): StepFeeds {
+  prefill(prompts: number[][]): StepFeeds {
     const batch = prompts.length;
     const seqLen = Math.max(...prompts.map((p) => p.length));
     if (seqLen === 0) throw new Error('cannot prefill empty prompts');
@@ -62,7 +64,7 @@ export class PaddingProtocol {
     return {
       batch, seqLen, inputIds, positionIds, logitColumns,
       attentionMask: maskToInt64(mask), mask, maskWidth: seqLen,
-      past: KvCache.empty(shape, batch),
+      past: null,
     };
   }
 
@@ -101,12 +103,12 @@ export class PaddingProtocol {
 
   /**
    * A new batch made of the listed rows of one or more batches (row removal, admission of newly prefilled rows, or both),
-   * compacted: each row's real tokens at the protocol's side, no holes.
+   * compacted: each row's real tokens at the protocol's side, no holes. The runner does the copy, into memory it owns
+   * (possibly the memory of a source batch, which is consumed).
    */
-  rebuild(parts: { rows: BatchRows; keep: number[] }[]): BatchRows | null {
+  rebuild(parts: { rows: BatchRows; keep: number[] }[], runner: Pick<StepRunner, 'gather'>): BatchRows | null {
     const picked = parts.flatMap(({ rows, keep }) => keep.map((row) => ({ rows, row })));
     if (picked.length === 0) return null;
-    const shape = picked[0].rows.cache.shape;
     const counts = picked.map(({ rows, row }) => rows.counts[row]);
     const width = Math.max(...counts);
     const mask = new Uint8Array(picked.length * width);
@@ -123,7 +125,7 @@ export class PaddingProtocol {
       }
       return { cache: rows.cache, row, slots };
     });
-    return { cache: KvCache.gather(shape, width, sources), mask, width, counts };
+    return { cache: runner.gather(width, sources), mask, width, counts };
   }
 }
 

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { bytesPerElement, KvShape } from '../model/kvCache';
+import { KvShape, kvBytesPerToken as kvBytesPerTokenOf } from '../runtime/kvShape';
 
 export type LogitsMode = 'one-per-row' | 'all-positions';
 
@@ -13,6 +13,8 @@ export interface MemoryBudgetInput {
   heads: number;
   /** Whether the graph computes logits for every prompt position or only where they are read. */
   logits: LogitsMode;
+  /** Copies of the KV cache the runtime holds at once (its `runtime.kvCopies`). */
+  kvCopies: number;
   /** --max-batch-tokens when given: never raised, only lowered to fit the budget. */
   requestedMaxBatchTokens?: number;
 }
@@ -28,11 +30,6 @@ export interface MemoryPlan {
   prefillBytes: number;
 }
 
-/**
- * Copies of the KV cache alive at once during a step: the past fed in, the present onnxruntime computes, and the JS copy
- * of it that `session.run` returns (plus a rebuild copy when rows change, which replaces one of them).
- */
-const KV_COPIES = 3;
 /** The prefill step (logits + activations) may take this share of the budget; the KV cache gets the rest. */
 const PREFILL_SHARE = 0.4;
 
@@ -48,12 +45,12 @@ export function prefillStepBytes(input: MemoryBudgetInput, tokens: number): numb
 
 /** Splits a memory budget into a prefill size and a KV cache size; the scheduler admits within both. */
 export function planMemory(input: MemoryBudgetInput): MemoryPlan {
-  const kvBytesPerToken = input.kv.layers * 2 * input.kv.kvHeads * input.kv.headDim * bytesPerElement(input.kv.dtype);
+  const kvBytesPerToken = kvBytesPerTokenOf(input.kv);
   const prefillBudget = input.budgetBytes * PREFILL_SHARE;
   let maxBatchTokens = input.requestedMaxBatchTokens ?? 2048;
   while (maxBatchTokens > 16 && prefillStepBytes(input, maxBatchTokens) > prefillBudget) maxBatchTokens = Math.floor(maxBatchTokens * 0.8);
   const prefillBytes = prefillStepBytes(input, maxBatchTokens);
-  const maxCacheTokens = Math.max(1, Math.floor((input.budgetBytes - prefillBytes) / (kvBytesPerToken * KV_COPIES)));
+  const maxCacheTokens = Math.max(1, Math.floor((input.budgetBytes - prefillBytes) / (kvBytesPerToken * input.kvCopies)));
   return { budgetBytes: input.budgetBytes, kvBytesPerToken, maxBatchTokens, maxCacheTokens, prefillBytes };
 }
 

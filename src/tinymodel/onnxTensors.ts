@@ -1,6 +1,6 @@
 import { onnx } from 'onnx-proto';
 import * as os from 'os';
-import { float32ToFloat16 } from '../model/float16';
+import { float32ToFloat16 } from '../runtime/float16';
 
 export const DataType = onnx.TensorProto.DataType;
 

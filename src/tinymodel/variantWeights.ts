@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { float32ToFloat16 } from '../model/float16';
+import { float32ToFloat16 } from '../runtime/float16';
 import { GraphVariant } from './graphVariants';
 import { DataType, littleEndianBytes } from './onnxTensors';
 import { WeightSpec } from './qwen3Weights';

@@ -1,7 +1,7 @@
 import { runGeneration } from '../../src/engine/generationEngine';
 import { LoadedModel } from '../../src/model/loadModel';
 import { SequenceOutput } from '../../src/output/sequenceOutput';
-import { StepRunner } from '../../src/model/modelRunner';
+import { StepRunner } from '../../src/runtime/stepRunner';
 import { PaddingProtocol } from '../../src/padding/paddingProtocol';
 import { RequestSampler } from '../../src/sample/sampler';
 import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
@@ -48,6 +48,8 @@ export async function greedyTokens(model: LoadedModel, prompts: number[][], opti
 export function maskWithheld(runner: StepRunner): StepRunner {
   return {
     kvShape: runner.kvShape,
+    inputs: runner.inputs,
+    gather: runner.gather.bind(runner),
     step: (feeds) => runner.step({ ...feeds, attentionMask: new BigInt64Array(feeds.attentionMask.length).fill(1n) }),
   };
 }

@@ -1,3 +1,5 @@
+import { RuntimeChoice } from '../../runtime/createRunner';
+import { runtimeOption } from '../runtimeOption';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
@@ -72,6 +74,7 @@ interface GenerateCliOptions {
   report?: string;
   threads?: number;
   device: 'cpu' | 'cuda';
+  runtime: RuntimeChoice;
   paddingSide?: 'left' | 'right';
   minP?: number;
   repetitionPenalty?: number;
@@ -129,6 +132,7 @@ export function registerGenerate(program: Command): void {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when findings at this severity exist').choices(['never', 'warning', 'error']).default('error'))
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
+    .addOption(runtimeOption())
     .addOption(new Option('--padding-side <side>', 'override the padding protocol chosen from the graph (diagnostic use)').choices(['left', 'right']))
     .action(async (input: string | undefined, opts: GenerateCliOptions) => {
       if (input === undefined && process.stdin.isTTY) {
@@ -178,6 +182,7 @@ export function registerGenerate(program: Command): void {
           load: {
             threads: opts.threads,
             device: opts.device,
+            runtime: opts.runtime,
             paddingSide: opts.paddingSide,
             gatherLogits: opts.derivedGraph,
             dtype: parseDtype(opts.dtype),

@@ -1,3 +1,5 @@
+import { RuntimeChoice } from '../../runtime/createRunner';
+import { runtimeOption } from '../runtimeOption';
 import { Command, Option } from 'commander';
 import { colorLevel } from '../../diagnostics/colorLevel';
 import { Finding } from '../../diagnostics/finding';
@@ -36,6 +38,7 @@ const processIo: InspectIo = {
 interface InspectCliOptions {
   json?: boolean;
   failOn: FailOn;
+  runtime: RuntimeChoice;
 }
 
 export function registerInspect(program: Command, io: InspectIo = processIo): void {
@@ -43,10 +46,11 @@ export function registerInspect(program: Command, io: InspectIo = processIo): vo
     .command('inspect')
     .description("Print a model's attention kind, padding protocol, I/O, dims, special tokens and model-level findings, without generating.")
     .argument('<model>', '"tiny" (the built-in model) or a model folder')
+    .addOption(runtimeOption())
     .option('--json', 'print the report JSON (docs/report-schema.json, with figures and settings null)')
     .addOption(new Option('--fail-on <level>', 'exit 1 when a finding at this severity or above exists').choices([...FAIL_ON_LEVELS]).default(DEFAULT_FAIL_ON))
     .action(async (spec: string, options: InspectCliOptions) => {
-      const report = await inspectModel(spec, options.failOn);
+      const report = await inspectModel(spec, options.failOn, options.runtime);
       if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       else io.stdout(renderInspection(report, { color: colorLevel(io.env, io.stdoutIsTTY) > 0 }));
       if (shouldAnnotate(io.env)) for (const line of githubAnnotations(report.findings)) io.stderr(`${line}\n`);
@@ -55,8 +59,8 @@ export function registerInspect(program: Command, io: InspectIo = processIo): vo
 }
 
 /** Loads the model (and releases its session), and returns the model-level report. */
-export async function inspectModel(spec: string, failOn: FailOn = DEFAULT_FAIL_ON): Promise<Report> {
-  const model = await loadModel(spec);
+export async function inspectModel(spec: string, failOn: FailOn = DEFAULT_FAIL_ON, runtime?: RuntimeChoice): Promise<Report> {
+  const model = await loadModel(spec, { runtime });
   try {
     return buildReport({ model: describeModel(model, { io: true }), settings: null, findings: modelFindings(model), figures: null, failOn });
   } finally {
@@ -83,6 +87,7 @@ export function renderInspection(report: Report, options: { color: boolean }): s
   row('rotary', m.rotary);
   row('kv cache', `${m.kv_dtype}, ${m.graph.layers} layers`);
   row('padding', `${m.protocol.description} (qwen-gen's protocol for this graph)`);
+  row('runtime', runtimeText(m));
   row('context', Number.isSafeInteger(m.context_length + 1) ? `${m.context_length} tokens (max_position_embeddings)` : 'unknown (config.json has no max_position_embeddings)');
   lines.push(c.bold('inputs'));
   lines.push(...tensorLines(m.graph.inputs ?? []));
@@ -112,6 +117,12 @@ function dimsText(m: ModelDescription): string {
     `${show(d.layers)} layers, hidden ${show(d.hidden_size)}, ${show(d.heads)} heads / ${show(d.kv_heads)} kv heads, ` +
     `head_dim ${show(d.head_dim)}, intermediate ${show(d.intermediate_size)}, vocab ${m.vocab_size}`
   );
+}
+
+function runtimeText(m: ModelDescription): string {
+  const r = m.runtime;
+  const name = r.name === 'direct' ? `direct (onnxruntime ${r.onnxruntime_version} C API)` : `onnxruntime-node ${r.onnxruntime_version}`;
+  return `${name}: ${r.kv_handling}${r.fallback_reason ? ` — direct runtime not used: ${r.fallback_reason}` : ''}`;
 }
 
 function attentionText(m: ModelDescription): string {

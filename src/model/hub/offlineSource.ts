@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../cli/exitCodes';
-import type { DeviceName } from '../device';
+import type { DeviceName } from '../../runtime/device';
 import { DtypeName, DtypeRequest, listDtypeVariants, onnxFileForDtype, selectLocalDtype } from '../dtype';
 import { inspectGraph } from '../graphInfo';
 import { HubModelFiles } from './hubDownload';

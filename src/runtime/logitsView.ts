@@ -1,26 +1,21 @@
-import * as ort from 'onnxruntime-node';
 import { float16ToFloat32 } from './float16';
 
 /**
  * Read access to a step's logits [batch, kept, vocab]. `kept` may be fewer than the step's tokens: either the graph was
  * asked for the last positions only (num_logits_to_keep; `firstColumn` is the step column of kept position 0), or it
  * gathered one column per row (`gatheredColumns[b]`, the derived graph) and kept = 1.
+ *
+ * The data may live in a buffer the runner reuses: a view is valid until the runner's next step.
  */
 export class LogitsView {
-  readonly batch: number;
-  readonly kept: number;
-  readonly vocab: number;
-
   constructor(
-    private readonly tensor: ort.Tensor,
+    private readonly data: Float32Array | Uint16Array,
+    readonly batch: number,
+    readonly kept: number,
+    readonly vocab: number,
     readonly firstColumn: number,
     private readonly gatheredColumns?: readonly number[],
-  ) {
-    const [batch, kept, vocab] = tensor.dims.map(Number);
-    this.batch = batch;
-    this.kept = kept;
-    this.vocab = vocab;
-  }
+  ) {}
 
   get elements(): number {
     return this.batch * this.kept * this.vocab;
@@ -34,13 +29,9 @@ export class LogitsView {
     const k = this.gatheredColumns ? 0 : column - this.firstColumn;
     if (k < 0 || k >= this.kept) throw new Error(`logits for column ${column} were not computed (kept ${this.kept} from ${this.firstColumn})`);
     const start = (b * this.kept + k) * this.vocab;
-    const data = this.tensor.data;
-    if (data instanceof Float32Array) return data.subarray(start, start + this.vocab);
-    if (data instanceof Uint16Array) {
-      const out = new Float32Array(this.vocab);
-      for (let i = 0; i < this.vocab; i++) out[i] = float16ToFloat32(data[start + i]);
-      return out;
-    }
-    throw new Error(`unsupported logits type ${this.tensor.type}`);
+    if (this.data instanceof Float32Array) return this.data.subarray(start, start + this.vocab);
+    const out = new Float32Array(this.vocab);
+    for (let i = 0; i < this.vocab; i++) out[i] = float16ToFloat32(this.data[start + i]);
+    return out;
   }
 }

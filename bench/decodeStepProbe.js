@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+'use strict';
+// Decode step time in the real loop (engine + runner + sampler), one runtime per child process:
+//   node bench/decodeStepProbe.js --model-dir DIR --runtime direct|onnxruntime-node --batch 8 --context 512 --out FILE
+// `batch` rows of `context` prompt tokens, then decode steps timed one by one (the runner wrapped with a clock); the
+// median of the steps after the first few is reported. EOS is ignored, so every row runs every step.
+const fs = require('fs');
+const { Command } = require('commander');
+
+const opts = new Command()
+  .requiredOption('--model-dir <dir>')
+  .requiredOption('--runtime <runtime>')
+  .requiredOption('--out <file>')
+  .option('--batch <n>', 'rows', Number, 8)
+  .option('--context <n>', 'cached tokens per row when timing starts', Number, 512)
+  .option('--steps <n>', 'decode steps timed', Number, 16)
+  .option('--threads <n>', 'intra-op threads', Number)
+  .parse(process.argv)
+  .opts();
+
+(async () => {
+  const { loadModel } = require('../dist/model/loadModel');
+  const { runGeneration } = require('../dist/engine/generationEngine');
+  const { RequestSampler } = require('../dist/sample/sampler');
+  const { GREEDY_PARAMS } = require('../dist/sample/samplingParams');
+  const model = await loadModel(opts.modelDir, { runtime: opts.runtime, threads: opts.threads });
+  const warmup = 3;
+  const maxTokens = warmup + opts.steps + 1;
+  const promptLength = opts.context - warmup;
+  const specs = Array.from({ length: opts.batch }, (_, row) => {
+    const promptIds = Array.from({ length: promptLength }, (_, i) => 1000 + ((row * 7919 + i * 104729) % 50000));
+    return {
+      request: row, sampleIndex: 0, promptIds, maxTokens,
+      sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
+      stop: { check: (generated) => (generated.length >= maxTokens ? { reason: 'length' } : null) },
+    };
+  });
+  const decodeMs = [];
+  const decodeStarts = [];
+  const runner = {
+    kvShape: model.runner.kvShape,
+    inputs: model.runner.inputs,
+    gather: model.runner.gather.bind(model.runner),
+    async step(feeds) {
+      const started = process.hrtime.bigint();
+      if (feeds.seqLen === 1 && feeds.batch === opts.batch) decodeStarts.push(Number(started) / 1e6);
+      const result = await model.runner.step(feeds);
+      if (feeds.seqLen === 1 && feeds.batch === opts.batch) decodeMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      return result;
+    },
+  };
+  const loopStarted = Date.now();
+  await runGeneration(runner, model.protocol, specs, { batchSize: opts.batch, maxBatchTokens: opts.batch * promptLength }, () => {});
+  const loopMs = Date.now() - loopStarted;
+  const timed = decodeMs.slice(warmup).sort((a, b) => a - b);
+  const median = timed[Math.floor(timed.length / 2)];
+  // Start to start of consecutive decode steps: the whole loop iteration (feeds, run, sampling, stop checks).
+  const iterations = decodeStarts.slice(warmup + 1).map((t, i) => t - decodeStarts[warmup + i]).sort((a, b) => a - b);
+  fs.writeFileSync(opts.out, JSON.stringify({
+    runtime: model.runner.runtime, batch: opts.batch, context: opts.context, steps: timed.length,
+    step_ms_median: median, iteration_ms_median: iterations[Math.floor(iterations.length / 2)], step_ms_min: timed[0], step_ms_max: timed[timed.length - 1], loop_ms: loopMs,
+    kv_bytes_allocated: model.runner.stats.kvBytesAllocated,
+  }));
+  await model.runner.release();
+})().catch((error) => {
+  process.stderr.write(`${error.stack || error}\n`);
+  process.exit(1);
+});

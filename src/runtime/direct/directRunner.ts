@@ -1,0 +1,213 @@
+import { GatherSource, gatherLayer, KvCache } from '../kvCache';
+import { KvArray, KvDtype, KvShape } from '../kvShape';
+import { LogitsView } from '../logitsView';
+import { RuntimeSessionSettings } from '../sessionOptions';
+import { StepFeeds } from '../stepFeeds';
+import { countLogits, emptyRunnerStats, ModelRunner, RunnerInputs, RuntimeDescription, StepResult } from '../stepRunner';
+import { keptLogitColumns, logitsFeed, readRunnerInputs } from '../graphFeeds';
+import { growableStride, KvMemoryPool } from './kvMemoryPool';
+import { DirectTensor, OrtDirectSession } from './ortSession';
+
+export interface DirectRunnerOptions {
+  /**
+   * The graph's attention op writes `present` into the `past` buffer when both are the same memory (GroupQueryAttention):
+   * the cache then lives in one capacity buffer and a step moves only the new tokens. Otherwise two buffers alternate and
+   * the graph's own concat is the only copy.
+   */
+  sharePastPresent: boolean;
+}
+
+/** Logits buffers up to this size are kept and reused across steps; larger ones (full-prompt logits) are transient. */
+const REUSED_LOGITS_ELEMENTS = 16 * 1024 * 1024;
+
+/**
+ * The direct runtime: onnxruntime's C API (through the library onnxruntime-node ships), with every output written by
+ * onnxruntime straight into buffers this runner owns and reuses — logits, and the KV cache — and the step run off the
+ * JS thread. No new memory per decode step.
+ */
+export class DirectRunner implements ModelRunner {
+  readonly stats = emptyRunnerStats();
+  private readonly pool: KvMemoryPool;
+  private logitsBuffer: Float32Array | Uint16Array | null = null;
+
+  private constructor(
+    private readonly session: OrtDirectSession,
+    readonly kvShape: KvShape,
+    readonly inputs: RunnerInputs,
+    readonly runtime: RuntimeDescription,
+    private readonly logitsType: KvDtype,
+    private readonly vocab: number,
+    private readonly options: DirectRunnerOptions,
+  ) {
+    this.pool = new KvMemoryPool(kvShape);
+  }
+
+  static async create(
+    onnxPath: string,
+    fallback: { kvHeads: number; headDim: number; vocabSize: number },
+    settings: RuntimeSessionSettings,
+    options: DirectRunnerOptions,
+  ): Promise<DirectRunner> {
+    const session = await OrtDirectSession.create(onnxPath, {
+      threads: settings.threads,
+      disablePrepacking: settings.disablePrepacking,
+      denormalAsZero: settings.denormalAsZero,
+    });
+    try {
+      const layers = session.inputNames.filter((n: string) => /^past_key_values\.\d+\.key$/.test(n)).length;
+      const key = layers > 0 ? session.inputInfo('past_key_values.0.key') : { type: 'float32', dims: [] };
+      const numeric = (value: number | undefined, otherwise: number) => (typeof value === 'number' && value > 0 ? value : otherwise);
+      const kvShape: KvShape = {
+        layers,
+        dtype: key.type === 'float16' ? 'float16' : 'float32',
+        kvHeads: numeric(key.dims[1], fallback.kvHeads),
+        headDim: numeric(key.dims[3], fallback.headDim),
+      };
+      const logitsInfo = session.outputInfo('logits');
+      const logitsType: KvDtype = logitsInfo.type === 'float16' ? 'float16' : 'float32';
+      const vocab = numeric(logitsInfo.dims[2], fallback.vocabSize);
+      const runtime: RuntimeDescription = {
+        name: 'direct',
+        version: OrtDirectSession.version(),
+        kvHandling: options.sharePastPresent
+          ? 'in place: GroupQueryAttention writes each step\'s keys and values into the past buffer (grown in chunks)'
+          : 'two reused buffers alternate: the graph\'s own concat is the only copy of the cache per step',
+        // In place: one buffer with headroom, plus the copy made while it grows; alternating: two buffers with headroom.
+        kvCopies: options.sharePastPresent ? 2 : 2.5,
+      };
+      return new DirectRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime, logitsType, vocab, options);
+    } catch (error) {
+      session.release();
+      throw error;
+    }
+  }
+
+  async step(feeds: StepFeeds): Promise<StepResult> {
+    const { batch, seqLen } = feeds;
+    const inputs: Record<string, DirectTensor> = {
+      input_ids: { type: 'int64', data: feeds.inputIds, dims: [batch, seqLen] },
+    };
+    if (this.inputs.hasAttentionMask) inputs.attention_mask = { type: 'int64', data: feeds.attentionMask, dims: [batch, feeds.maskWidth] };
+    if (this.inputs.hasPositionIds) inputs.position_ids = { type: 'int64', data: feeds.positionIds, dims: [batch, seqLen] };
+    const logitsInput = logitsFeed(this.inputs, feeds);
+    if (logitsInput) inputs[logitsInput.name] = { type: 'int64', data: logitsInput.data, dims: logitsInput.dims };
+
+    const kept = keptLogitColumns(this.inputs, feeds);
+    const vocab = this.vocab;
+    const logitsData = this.logitsOutput(batch * kept * vocab);
+    const outputs: Record<string, DirectTensor> = { logits: { type: this.logitsType, data: logitsData, dims: [batch, kept, vocab] } };
+
+    const inPlace = this.options.sharePastPresent && feeds.past !== null;
+    const past = inPlace ? this.withCapacity(feeds.past!, feeds.maskWidth) : feeds.past;
+    const length = inPlace ? feeds.maskWidth : (past?.length ?? 0) + seqLen;
+    const present = inPlace ? new KvCache(this.kvShape, batch, length, past!.stride, past!.keys, past!.values) : this.newCache(batch, length, length);
+    const emptyPast = this.emptyPastTensor(batch);
+    for (let i = 0; i < this.kvShape.layers; i++) {
+      for (const [kind, pick] of [['key', (c: KvCache) => c.keys[i]], ['value', (c: KvCache) => c.values[i]]] as const) {
+        const presentTensor = this.kvTensor(present, pick(present));
+        inputs[`past_key_values.${i}.${kind}`] = inPlace ? presentTensor : past ? this.kvTensor(past, pick(past)) : emptyPast;
+        outputs[`present.${i}.${kind}`] = presentTensor;
+      }
+    }
+    try {
+      await this.session.run(inputs, outputs);
+    } catch (error) {
+      if (!inPlace) this.pool.give(this.pool.memoryOf(present.keys));
+      throw error;
+    }
+    if (past && !inPlace) this.pool.give(this.pool.memoryOf(past.keys));
+    const logits = new LogitsView(logitsData, batch, kept, vocab, seqLen - kept, this.inputs.hasLogitsIndex ? feeds.logitColumns : undefined);
+    countLogits(this.stats, logits);
+    this.stats.kvBytesAllocated = this.pool.bytesAllocated;
+    return { logits, present };
+  }
+
+  gather(length: number, sources: GatherSource[]): KvCache {
+    const target = this.inPlaceTarget(length, sources);
+    const cache = target
+      ? new KvCache(this.kvShape, sources.length, length, target.stride, target.keys, target.values)
+      : this.newCache(sources.length, length, this.options.sharePastPresent ? growableStride(length) : length);
+    for (let i = 0; i < this.kvShape.layers; i++) {
+      gatherLayer(cache.keys[i], this.kvShape, cache.stride, sources, (c) => c.keys[i]);
+      gatherLayer(cache.values[i], this.kvShape, cache.stride, sources, (c) => c.values[i]);
+    }
+    for (const source of new Set(sources.map((s) => s.cache))) if (source !== target) this.pool.give(this.pool.memoryOf(source.keys));
+    this.stats.kvBytesAllocated = this.pool.bytesAllocated;
+    return cache;
+  }
+
+  async release(): Promise<void> {
+    this.pool.clear();
+    this.logitsBuffer = null;
+    this.session.release();
+  }
+
+  /**
+   * The cache whose memory a gather may write in place: the leading sources all come from it, in increasing row order,
+   * each moving to a row at or before its own with slots in place (the compacted layout) — so every copy moves data
+   * towards the start and never overwrites what is still to be read — and its memory holds the result.
+   */
+  private inPlaceTarget(length: number, sources: GatherSource[]): KvCache | null {
+    if (!this.options.sharePastPresent || sources.length === 0) return null;
+    const target = sources[0].cache;
+    const memory = this.pool.memoryOf(target.keys);
+    if (!memory || target.stride < length) return null;
+    if (memory.elements < sources.length * this.kvShape.kvHeads * target.stride * this.kvShape.headDim) return null;
+    let previous = -1;
+    for (let b = 0; b < sources.length; b++) {
+      const { cache, row, slots } = sources[b];
+      if (cache !== target) {
+        if (sources.slice(b).some((s) => s.cache === target)) return null;
+        break;
+      }
+      if (row <= previous || row < b) return null;
+      if (slots.some((slot, j) => slot !== j && slot !== -1)) return null;
+      previous = row;
+    }
+    return target;
+  }
+
+  /** The past cache with room for `width` slots per row: itself, or a copy into larger memory (a capacity growth). */
+  private withCapacity(past: KvCache, width: number): KvCache {
+    if (past.stride >= width && this.pool.memoryOf(past.keys)) return past;
+    const grown = this.newCache(past.batch, past.length, growableStride(width));
+    const slots = Array.from({ length: past.length }, (_, j) => j);
+    const sources = Array.from({ length: past.batch }, (_, row) => ({ cache: past, row, slots }));
+    for (let i = 0; i < this.kvShape.layers; i++) {
+      gatherLayer(grown.keys[i], this.kvShape, grown.stride, sources, (c) => c.keys[i]);
+      gatherLayer(grown.values[i], this.kvShape, grown.stride, sources, (c) => c.values[i]);
+    }
+    this.pool.give(this.pool.memoryOf(past.keys));
+    return grown;
+  }
+
+  /**
+   * A cache of `length` slots per row at `stride` in pooled memory. Memory is allocated with room for a quarter more
+   * tokens, so that it can be reused for many steps (alternating buffers, capacity growth) before it is too small.
+   */
+  private newCache(batch: number, length: number, stride: number): KvCache {
+    const { kvHeads, headDim } = this.kvShape;
+    const memory = this.pool.take(batch * kvHeads * stride * headDim, batch * kvHeads * growableStride(stride) * headDim);
+    return new KvCache(this.kvShape, batch, length, stride, memory.keys, memory.values);
+  }
+
+  private kvTensor(cache: KvCache, data: KvArray): DirectTensor {
+    const elements = cache.tensorElements;
+    return {
+      type: this.kvShape.dtype,
+      data: data.length === elements ? data : data.subarray(0, elements),
+      dims: [cache.batch, this.kvShape.kvHeads, cache.stride, this.kvShape.headDim],
+    };
+  }
+
+  private emptyPastTensor(batch: number): DirectTensor {
+    return { type: this.kvShape.dtype, data: this.kvShape.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0), dims: [batch, this.kvShape.kvHeads, 0, this.kvShape.headDim] };
+  }
+
+  private logitsOutput(elements: number): Float32Array | Uint16Array {
+    const make = (n: number) => (this.logitsType === 'float16' ? new Uint16Array(n) : new Float32Array(n));
+    if (elements > REUSED_LOGITS_ELEMENTS) return make(elements);
+    if (!this.logitsBuffer || this.logitsBuffer.length < elements) this.logitsBuffer = make(elements);
+    return this.logitsBuffer.subarray(0, elements);
+  }
+}

@@ -1,0 +1,64 @@
+import { allocateKv, bytesPerElement, KvArray, KvShape } from '../kvShape';
+
+/** One set of per-layer key and value arrays of `elements` each: the memory behind a KV cache. */
+export interface KvMemory {
+  readonly elements: number;
+  readonly keys: KvArray[];
+  readonly values: KvArray[];
+}
+
+/** How many spare memories are kept: the plain graph's two alternating buffers, or one cache and one prefill buffer. */
+const SPARES = 2;
+
+/**
+ * The KV memory a runner owns. Memory is allocated only when no spare is large enough (a new capacity), and memory of
+ * caches the runner consumed comes back here to be reused, so a decode step allocates nothing.
+ */
+export class KvMemoryPool {
+  private readonly spares: KvMemory[] = [];
+  private readonly owners = new WeakMap<KvArray, KvMemory>();
+  bytesAllocated = 0;
+
+  constructor(private readonly shape: KvShape) {}
+
+  /** Memory of at least `elements` per layer tensor: the smallest spare that fits, else a new allocation of `allocate`. */
+  take(elements: number, allocate = elements): KvMemory {
+    let best = -1;
+    this.spares.forEach((memory, i) => {
+      if (memory.elements >= elements && (best < 0 || memory.elements < this.spares[best].elements)) best = i;
+    });
+    if (best >= 0) return this.spares.splice(best, 1)[0];
+    const size = Math.max(elements, allocate);
+    const memory: KvMemory = {
+      elements: size,
+      keys: Array.from({ length: this.shape.layers }, () => allocateKv(this.shape.dtype, size)),
+      values: Array.from({ length: this.shape.layers }, () => allocateKv(this.shape.dtype, size)),
+    };
+    this.owners.set(memory.keys[0], memory);
+    this.bytesAllocated += 2 * this.shape.layers * size * bytesPerElement(this.shape.dtype);
+    return memory;
+  }
+
+  /** The memory whose arrays back a cache (undefined for memory this pool did not allocate). */
+  memoryOf(keys: readonly KvArray[]): KvMemory | undefined {
+    return keys.length > 0 ? this.owners.get(keys[0]) : undefined;
+  }
+
+  /** Returns memory for reuse; the smallest spares are dropped (left to the garbage collector) beyond SPARES. */
+  give(memory: KvMemory | undefined): void {
+    if (!memory || this.spares.includes(memory)) return;
+    this.spares.push(memory);
+    this.spares.sort((a, b) => b.elements - a.elements);
+    this.spares.length = Math.min(this.spares.length, SPARES);
+  }
+
+  clear(): void {
+    this.spares.length = 0;
+  }
+}
+
+/** Slot capacity for a cache that must hold `length` slots and will grow: headroom of a quarter, at least 32 slots. */
+export function growableStride(length: number): number {
+  const wanted = Math.max(length + 32, Math.ceil(length * 1.25));
+  return Math.ceil(wanted / 32) * 32;
+}

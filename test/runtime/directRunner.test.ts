@@ -1,0 +1,98 @@
+import { runGenerationRetryingFailedSteps } from '../../src/engine/retryFailedSteps';
+import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { SequenceOutput } from '../../src/output/sequenceOutput';
+import { RequestSampler } from '../../src/sample/sampler';
+import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
+import { StepRunner } from '../../src/runtime/stepRunner';
+import { encodePrompt } from '../../src/tokenize/promptEncoder';
+import { greedyTokens } from '../helpers/greedyRun';
+import { RAW_PROMPTS, VARIED_MESSAGES } from '../helpers/prompts';
+import { buildTestModel } from '../helpers/testModels';
+
+const models = new Map<string, LoadedModel>();
+
+beforeAll(async () => {
+  for (const attention of ['plain', 'gqa'] as const) {
+    const dir = await buildTestModel(`direct-${attention}`, { attention, seed: 3 });
+    models.set(`${attention}/direct`, await loadModel(dir, { runtime: 'direct' }));
+    models.set(`${attention}/onnxruntime-node`, await loadModel(dir, { runtime: 'onnxruntime-node' }));
+  }
+});
+
+afterAll(async () => {
+  for (const model of models.values()) await model.runner.release();
+});
+
+/** The model's runner, with the process RSS sampled after chosen steps. */
+function sampling(runner: StepRunner, at: number[]): StepRunner & { rss: Map<number, number> } {
+  let steps = 0;
+  const rss = new Map<number, number>();
+  return {
+    kvShape: runner.kvShape,
+    inputs: runner.inputs,
+    gather: runner.gather.bind(runner),
+    rss,
+    async step(feeds) {
+      const result = await runner.step(feeds);
+      steps++;
+      if (at.includes(steps)) rss.set(steps, process.memoryUsage().rss);
+      return result;
+    },
+  };
+}
+
+test.each(['plain', 'gqa'])('%s: a 2,000-step run keeps memory flat: KV buffers are reused, not allocated per step', async (attention) => {
+  const model = models.get(`${attention}/direct`)!;
+  const node = models.get(`${attention}/onnxruntime-node`)!;
+  const prompts = RAW_PROMPTS.slice(0, 2).map((prompt) => encodePrompt(model.tokenizer, { prompt }, { enableThinking: true }));
+  const steps = 2000;
+  const runner = sampling(model.runner, [300, steps]);
+  const before = model.runner.stats.kvBytesAllocated;
+  const tokens = await greedyTokens(model, prompts, { batchSize: 2, maxTokens: steps, ignoreEos: true, runner });
+  expect(tokens.map((t) => t.length)).toEqual([steps, steps]);
+  const allocated = model.runner.stats.kvBytesAllocated - before;
+  const finalCacheBytes = model.runner.kvShape.layers * 2 * model.runner.kvShape.kvHeads * model.runner.kvShape.headDim * 4 * 2 * (steps + Math.max(...prompts.map((p) => p.length)));
+  // Capacity grows geometrically (a quarter at a time; plain graphs alternate two buffers): all allocations together stay
+  // within a few final caches…
+  expect(allocated).toBeLessThan(12 * finalCacheBytes);
+  // …where onnxruntime-node allocates a whole new cache every step: in only 300 steps it exceeds the same bound (the
+  // negative control: the measure can fail).
+  const nodeBefore = node.runner.stats.kvBytesAllocated;
+  await greedyTokens(node, prompts, { batchSize: 2, maxTokens: 300, ignoreEos: true });
+  expect(node.runner.stats.kvBytesAllocated - nodeBefore).toBeGreaterThan(12 * finalCacheBytes);
+  const growth = runner.rss.get(steps)! - runner.rss.get(300)!;
+  expect(growth).toBeLessThan(64 * 1024 ** 2);
+});
+
+test('an onnxruntime error in a step (an out-of-vocabulary id fails the Gather kernel) fails only that request', async () => {
+  const model = models.get('gqa/direct')!;
+  const prompts = VARIED_MESSAGES.slice(1, 5).map((messages) => encodePrompt(model.tokenizer, { messages }, { enableThinking: true }));
+  const poisoned = [...prompts[2].slice(0, 3), 10 ** 9, ...prompts[2].slice(3)];
+  const inputs = [prompts[0], prompts[1], poisoned, prompts[3]];
+  const expected = await greedyTokens(model, prompts, { batchSize: 1, maxTokens: 6, ignoreEos: true });
+  const tokens: number[][] = [];
+  const failures: { request: number; message: string }[] = [];
+  await runGenerationRetryingFailedSteps(
+    model.runner,
+    model.protocol,
+    inputs.map((promptIds, request) => ({
+      request, sampleIndex: 0, promptIds, maxTokens: 6,
+      sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
+      stop: new SequenceOutput(model.tokenizer, { maxTokens: 6, minTokens: 0, stopTokenIds: new Set<number>(), stopStrings: [], includeStopStrInOutput: false }),
+    })),
+    { batchSize: 4, maxBatchTokens: 4096 },
+    {
+      onFinished: (sequence) => {
+        tokens[sequence.spec.request] = sequence.tokenIds;
+      },
+      onFailed: (spec, failure) => {
+        failures.push({ request: spec.request, message: failure instanceof Error ? failure.message : String(failure) });
+      },
+    },
+  );
+  expect(failures.map((f) => f.request)).toEqual([2]);
+  expect(failures[0].message).toMatch(/out of (data )?bounds|indices/i);
+  expect([tokens[0], tokens[1], tokens[3]]).toEqual([expected[0], expected[1], expected[3]]);
+  // The session is still usable after the error.
+  expect(await greedyTokens(model, [prompts[2]], { batchSize: 1, maxTokens: 6, ignoreEos: true })).toEqual([expected[2]]);
+});
