@@ -25,6 +25,11 @@ const VARIANTS = Object.freeze({
   'gqa-q4': Object.freeze({ attention: 'gqa', rotary: 'fused', quantize: 'q4' }),
 });
 
+/** The transformers.js dtype (graph file) of a variant: `model_q4.onnx` for q4 weights, else `model.onnx`. */
+function variantDtype(variant) {
+  return VARIANTS[variant].quantize ?? 'fp32';
+}
+
 function shapeName(shape, variant = 'plain') {
   const base = `h${shape.hiddenSize}-l${shape.layers}-a${shape.heads}x${shape.kvHeads}x${shape.headDim}-i${shape.intermediateSize}-v${shape.vocabSize}`;
   return variant === 'plain' ? base : `${base}-${variant}`;
@@ -71,7 +76,8 @@ async function ensureBenchModel(shape, explicitDir, log, variant = 'plain') {
 function weightBytes(shape, variant = 'plain', dir = null) {
   if (variant !== 'plain' && VARIANTS[variant].quantize && dir) {
     const onnxDir = path.join(dir, 'onnx');
-    return fs.readdirSync(onnxDir).filter((f) => f.startsWith('model')).reduce((sum, f) => sum + fs.statSync(path.join(onnxDir, f)).size, 0);
+    // The graph file and its external data; the derived logits-gathering graph qwen-gen writes beside it is not counted.
+    return fs.readdirSync(onnxDir).filter((f) => /^model_q4\.onnx(_data)?$/.test(f)).reduce((sum, f) => sum + fs.statSync(path.join(onnxDir, f)).size, 0);
   }
   const { qwen3WeightSpecs, totalWeightBytes } = require('../dist/tinymodel/qwen3Weights');
   const { resolveTinyOptions } = require('../dist/tinymodel');
@@ -83,4 +89,4 @@ function kvBytesPerToken(shape) {
   return shape.layers * 2 * shape.kvHeads * shape.headDim * 4;
 }
 
-module.exports = { FULL_SHAPE, QUICK_SHAPE, VARIANTS, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName };
+module.exports = { FULL_SHAPE, QUICK_SHAPE, VARIANTS, variantDtype, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName };

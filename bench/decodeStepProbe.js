@@ -15,6 +15,7 @@ const opts = new Command()
   .option('--context <n>', 'cached tokens per row when timing starts', Number, 512)
   .option('--steps <n>', 'decode steps timed', Number, 16)
   .option('--threads <n>', 'intra-op threads', Number)
+  .option('--dtype <dtype>', 'graph file dtype', 'fp32')
   .parse(process.argv)
   .opts();
 
@@ -23,7 +24,7 @@ const opts = new Command()
   const { runGeneration } = require('../dist/engine/generationEngine');
   const { RequestSampler } = require('../dist/sample/sampler');
   const { GREEDY_PARAMS } = require('../dist/sample/samplingParams');
-  const model = await loadModel(opts.modelDir, { runtime: opts.runtime, threads: opts.threads });
+  const model = await loadModel(opts.modelDir, { runtime: opts.runtime, threads: opts.threads, dtype: opts.dtype === 'fp32' ? undefined : opts.dtype });
   const warmup = 3;
   const maxTokens = warmup + opts.steps + 1;
   const promptLength = opts.context - warmup;

@@ -11,19 +11,20 @@ function readJsonl(file) {
 }
 
 /** The whole workload through the qwen-gen CLI, as a user would run it. */
-async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads }) {
-  const output = path.join(workDir, 'qwen-gen.out.jsonl');
-  const report = path.join(workDir, 'qwen-gen.report.json');
+async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads, dtype, env = {}, tag = '' }) {
+  const output = path.join(workDir, `qwen-gen-b${batchSize}${tag}.out.jsonl`);
+  const report = path.join(workDir, `qwen-gen-b${batchSize}${tag}.report.json`);
   const args = [CLI, inputFile, '-m', modelDir, '--greedy', '--batch-size', String(batchSize), '--token-ids',
     '-o', output, '--overwrite', '--report', report];
   if (threads) args.push('--threads', String(threads));
-  const run = await runMeasuredNode(args, { cwd: REPO, label: 'qwen-gen' });
+  if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
+  const run = await runMeasuredNode(args, { cwd: REPO, env, label: 'qwen-gen' });
   const records = readJsonl(output);
   const failed = records.filter((r) => r.error);
   if (failed.length > 0) throw new Error(`qwen-gen failed ${failed.length} requests, e.g. ${JSON.stringify(failed[0].error)}`);
   return {
     ...run,
-    command: `node ${path.relative(REPO, CLI)} ${args.slice(1).join(' ')}`,
+    command: `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}node ${path.relative(REPO, CLI)} ${args.slice(1).join(' ')}`,
     report: fs.existsSync(report) ? JSON.parse(fs.readFileSync(report, 'utf8')) : null,
     outputs: records.map((r) => ({ id: r.id, promptTokens: r.usage.prompt_tokens, tokens: r.completion_token_ids })),
   };
@@ -35,11 +36,12 @@ async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads }) 
  * (prefill + (max_tokens - 1) decode steps + fixed costs) of that request; the difference of two gaps cancels the
  * prefill and fixed costs, leaving (c - b) decode steps. Load time never enters.
  */
-async function measureDecodeAtBatchOne({ modelDir, workDir, prompt, maxTokens, threads }) {
+async function measureDecodeAtBatchOne({ modelDir, workDir, prompt, maxTokens, threads, dtype }) {
   const input = path.join(workDir, 'decode-probe.jsonl');
   fs.writeFileSync(input, maxTokens.map((m, i) => JSON.stringify({ id: `d${i}`, prompt, max_tokens: m, ignore_eos: true })).join('\n') + '\n');
   const args = [CLI, input, '-m', modelDir, '--greedy', '--batch-size', '1', '--token-ids'];
   if (threads) args.push('--threads', String(threads));
+  if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
   const run = await runMeasuredNode(args, { cwd: REPO, label: 'qwen-gen decode probe' });
   const arrivals = run.lines.filter((l) => l.text.trim() !== '').map((l) => {
     const record = JSON.parse(l.text);
@@ -58,12 +60,13 @@ async function measureDecodeAtBatchOne({ modelDir, workDir, prompt, maxTokens, t
  * Peak RSS of qwen-gen while it prefills `rows` prompts of `promptTokens` tokens together (--batch-size rows,
  * max_tokens 1), for issue 6's memory target: weights + KV cache + 1 GB.
  */
-async function measurePrefillRss({ modelDir, workDir, prompt, rows, promptTokens, threads }) {
+async function measurePrefillRss({ modelDir, workDir, prompt, rows, promptTokens, threads, dtype }) {
   const input = path.join(workDir, 'prefill-rss.jsonl');
   fs.writeFileSync(input, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `p${i}`, prompt, max_tokens: 1, ignore_eos: true })).join('\n') + '\n');
   const output = path.join(workDir, 'prefill-rss.out.jsonl');
   const args = [CLI, input, '-m', modelDir, '--greedy', '--batch-size', String(rows), '-o', output, '--overwrite'];
   if (threads) args.push('--threads', String(threads));
+  if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
   const run = await runMeasuredNode(args, { cwd: REPO, label: 'qwen-gen prefill RSS probe' });
   const records = readJsonl(output);
   const bad = records.filter((r) => r.error || r.usage.prompt_tokens !== promptTokens);

@@ -6,14 +6,16 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { Command, InvalidArgumentError } = require('commander');
-const { FULL_SHAPE, QUICK_SHAPE, VARIANTS, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName } = require('./benchModel');
+const { FULL_SHAPE, QUICK_SHAPE, VARIANTS, variantDtype, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName } = require('./benchModel');
 const { WORKLOADS, buildWorkload, probePrompt, toQwenGenJsonl, summarize } = require('./workload');
 const { measureBandwidth } = require('./bandwidth');
 const { runMeasuredNode } = require('./measuredChild');
 const { runQwenGen, measureDecodeAtBatchOne, measurePrefillRss, usefulTokenFraction } = require('./qwenGenRuns');
-const { tokenAgreement, checkOutputs, realPositions, formatTable } = require('./figures');
+const { tokenAgreement, checkOutputs, realPositions, formatTable, fmt } = require('./figures');
 
-const RUN_KEYS = ['qwen_gen', 'tjs_batched', 'tjs_sequential', 'decode', 'decode_step', 'batch_sweep', 'prefill_rss'];
+const RUN_KEYS = ['qwen_gen', 'tjs_batched', 'tjs_sequential', 'decode', 'decode_step', 'batch_sweep', 'denormals', 'prefill_rss'];
+/** The session option measured by the `denormals` run (README: how it was decided). */
+const DENORMALS_KEPT = { QWEN_GEN_DENORMAL_AS_ZERO: '0' };
 /** Decode step probe (issue 12): rows × cached tokens, timed in the real loop on each runtime. */
 const DECODE_STEP_PROBE = { full: { batch: 8, context: 512 }, quick: { batch: 8, context: 128 } };
 const RUNTIMES = ['direct', 'onnxruntime-node'];
@@ -58,10 +60,10 @@ function warmPageCache(dir) {
   }
 }
 
-async function runTransformersJs(mode, { modelDir, workDir, workloadFile, batchSize, threads }) {
+async function runTransformersJs(mode, { modelDir, workDir, workloadFile, batchSize, threads, dtype }) {
   const out = path.join(workDir, `tjs-${mode}.json`);
   const args = [path.join(__dirname, 'tjsRunner.js'), '--model-dir', modelDir, '--workload', workloadFile, '--mode', mode,
-    '--batch-size', String(batchSize), '--threads', String(threads), '--out', out];
+    '--batch-size', String(batchSize), '--threads', String(threads), '--dtype', dtype, '--out', out];
   const run = await runMeasuredNode(args, { cwd: path.join(__dirname, '..'), label: `transformers.js ${mode}` });
   return { ...run, ...JSON.parse(fs.readFileSync(out, 'utf8')) };
 }
@@ -114,7 +116,7 @@ async function benchVariant(variant, opts, selected, log) {
   const loadSampler = setInterval(() => loadSamples.push(os.loadavg()[0]), 5000);
   loadSampler.unref();
 
-  const common = { modelDir: model.dir, workDir, batchSize: opts.batchSize, threads: opts.threads };
+  const common = { modelDir: model.dir, workDir, batchSize: opts.batchSize, threads: opts.threads, dtype: variantDtype(variant) };
   const usefulTokens = workload.max_tokens.total;
   const real = realPositions(requests);
   const runs = [];
@@ -176,14 +178,16 @@ async function benchVariant(variant, opts, selected, log) {
     const floorBytes = bytesPerStepBase + kvBytesPerToken(shape) * batch * context;
     const floorMs = (1000 * floorBytes) / bandwidth.roofline_bytes_per_s;
     decodeStep = { batch, context, floor_ms: floorMs, floor_bytes: floorBytes, runtimes: {} };
-    for (const runtime of RUNTIMES) {
-      log(`decode step at batch ${batch} with ${context} cached tokens, real loop, ${runtime} runtime`);
-      const out = path.join(workDir, `decode-step-${runtime}.json`);
-      await runMeasuredNode([path.join(__dirname, 'decodeStepProbe.js'), '--model-dir', model.dir, '--runtime', runtime,
+    const probes = RUNTIMES.map((runtime) => ({ key: runtime, runtime, env: {} }));
+    if (selected.has('denormals')) probes.push({ key: 'direct, denormals kept', runtime: 'direct', env: DENORMALS_KEPT });
+    for (const { key, runtime, env } of probes) {
+      log(`decode step at batch ${batch} with ${context} cached tokens, real loop, ${key}`);
+      const out = path.join(workDir, `decode-step-${key.replace(/\W+/g, '-')}.json`);
+      await runMeasuredNode([path.join(__dirname, 'decodeStepProbe.js'), '--model-dir', model.dir, '--runtime', runtime, '--dtype', common.dtype,
         '--batch', String(batch), '--context', String(context), '--threads', String(opts.threads), '--out', out],
-      { cwd: path.join(__dirname, '..'), label: `decode step probe (${runtime})` });
+      { cwd: path.join(__dirname, '..'), env, label: `decode step probe (${key})` });
       const probe = JSON.parse(fs.readFileSync(out, 'utf8'));
-      decodeStep.runtimes[runtime] = { ...probe, floor_ratio: probe.iteration_ms_median / floorMs };
+      decodeStep.runtimes[key] = { ...probe, floor_ratio: probe.iteration_ms_median / floorMs };
     }
   }
 
@@ -208,6 +212,20 @@ async function benchVariant(variant, opts, selected, log) {
     const boundBytes = bytesPerStepBase + kvBytes + 1e9;
     prefill = { rows, prompt_tokens: promptTokens, peak_rss_bytes: probe.peakRssBytes, wall_seconds: probe.wallSeconds,
       weight_bytes: bytesPerStepBase, kv_bytes: kvBytes, bound_bytes: boundBytes, within_bound: probe.peakRssBytes <= boundBytes };
+  }
+
+  let denormals = null;
+  if (selected.has('denormals')) {
+    log(`qwen-gen on ${spec.name} with denormals kept (session.set_denormal_as_zero off)`);
+    const kept = await runQwenGen({ ...common, inputFile, env: DENORMALS_KEPT, tag: '-denormals-kept' });
+    checkOutputs('qwen-gen, denormals kept', requests, kept.outputs);
+    denormals = { kept_wall_seconds: kept.wallSeconds, flushed_wall_seconds: qwen?.wallSeconds ?? null,
+      kept_vs_flushed_tokens: qwen ? tokenAgreement(kept.outputs, qwen.outputs) : null,
+      kept_vs_tjs_sequential: sequential ? tokenAgreement(kept.outputs, sequential.outputs) : null,
+      flushed_vs_tjs_sequential: qwen && sequential ? tokenAgreement(qwen.outputs, sequential.outputs) : null };
+    notes.push(`denormals: W64 ${fmt.s(denormals.kept_wall_seconds)} s kept vs ${fmt.s(denormals.flushed_wall_seconds)} s flushed; ` +
+      `tokens identical kept vs flushed ${denormals.kept_vs_flushed_tokens?.identical ?? 'n/a'}/${requests.length}; vs transformers.js one at a time: ` +
+      `kept ${denormals.kept_vs_tjs_sequential?.identical ?? 'n/a'}, flushed ${denormals.flushed_vs_tjs_sequential?.identical ?? 'n/a'}`);
   }
 
   if (qwen && sequential) {
@@ -244,6 +262,7 @@ async function benchVariant(variant, opts, selected, log) {
     runtime: qwen?.report?.model?.runtime ?? null,
     decode_step: decodeStep,
     batch_sweep: batchSweep,
+    denormals,
     batch_size: opts.batchSize,
     threads: opts.threads,
     runs,

@@ -16,6 +16,7 @@ async function main() {
     .requiredOption('--out <file>')
     .option('--batch-size <n>', '', Number, 8)
     .option('--threads <n>', '', Number)
+    .option('--dtype <dtype>', 'transformers.js dtype (graph file)', 'fp32')
     .parse(process.argv)
     .opts();
   const requests = JSON.parse(fs.readFileSync(opts.workload, 'utf8'));
@@ -29,7 +30,7 @@ async function main() {
   const tokenizer = await AutoTokenizer.from_pretrained(name);
   tokenizer.padding_side = 'left';
   const sessionOptions = opts.threads ? { intraOpNumThreads: opts.threads } : undefined;
-  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32', session_options: sessionOptions });
+  const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: opts.dtype, session_options: sessionOptions });
   const loadSeconds = (Date.now() - loadStarted) / 1000;
 
   const chunkSize = opts.mode === 'batched' ? opts.batchSize : 1;

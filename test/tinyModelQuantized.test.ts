@@ -583,22 +583,25 @@ describe('batched vs solo through the engine', () => {
       for (let i = 0; i < a.length; i++) worst = max(worst, abs(a[i] - b[i]));
       return worst;
     };
+    // A step's logits are valid until the runner's next step: each batched row is copied out before the next run.
     const feeds = model.protocol.prefill(group);
     const batched = await model.runner.step(feeds);
+    const batchedPrefill = group.map((_, b) => Float32Array.from(batched.logits.row(b, feeds.logitColumns[b])));
     const rows = model.protocol.afterPrefill(feeds, batched.present, group);
     const next = group.map((_, b) => [1000 + 37 * b]);
     const decodeFeeds = model.protocol.extend(rows, next);
     const batchedDecode = await model.runner.step(decodeFeeds);
+    const batchedDecodeRows = group.map((_, b) => Float32Array.from(batchedDecode.logits.row(b, decodeFeeds.logitColumns[b])));
     let prefill = 0;
     let decode = 0;
     for (const [b, prompt] of group.entries()) {
       const soloFeeds = model.protocol.prefill([prompt]);
       const solo = await model.runner.step(soloFeeds);
-      prefill = max(prefill, maxDiff(solo.logits.row(0, soloFeeds.logitColumns[0]), batched.logits.row(b, feeds.logitColumns[b])));
+      prefill = max(prefill, maxDiff(solo.logits.row(0, soloFeeds.logitColumns[0]), batchedPrefill[b]));
       const soloRows = model.protocol.afterPrefill(soloFeeds, solo.present, [prompt]);
       const soloDecodeFeeds = model.protocol.extend(soloRows, [next[b]]);
       const soloDecode = await model.runner.step(soloDecodeFeeds);
-      decode = max(decode, maxDiff(soloDecode.logits.row(0, soloDecodeFeeds.logitColumns[0]), batchedDecode.logits.row(b, decodeFeeds.logitColumns[b])));
+      decode = max(decode, maxDiff(soloDecode.logits.row(0, soloDecodeFeeds.logitColumns[0]), batchedDecodeRows[b]));
     }
     return { prefill, decode };
   }

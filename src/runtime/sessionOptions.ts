@@ -13,12 +13,14 @@ export interface RuntimeSessionSettings {
 
 /**
  * Flushing denormals to zero: softmax over long contexts produces denormal floats whose arithmetic is slow on x86.
- * Decided by measurement (README, Performance).
+ * Decided by measurement (README, Performance); `QWEN_GEN_DENORMAL_AS_ZERO=0` turns it off for such measurements.
  */
-export const DENORMAL_AS_ZERO = true;
+export function denormalAsZero(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.QWEN_GEN_DENORMAL_AS_ZERO !== '0';
+}
 
 export function sessionSettings(threads: number | undefined): RuntimeSessionSettings {
-  return { threads: threads ?? 0, disablePrepacking: true, denormalAsZero: DENORMAL_AS_ZERO };
+  return { threads: threads ?? 0, disablePrepacking: true, denormalAsZero: denormalAsZero() };
 }
 
 /** The same settings as onnxruntime session config entries. */

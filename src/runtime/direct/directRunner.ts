@@ -39,7 +39,8 @@ export class DirectRunner implements ModelRunner {
     private readonly vocab: number,
     private readonly options: DirectRunnerOptions,
   ) {
-    this.pool = new KvMemoryPool(kvShape);
+    // In place: one spare for the next prefill or a capacity growth; alternating: the other buffer and a prefill buffer.
+    this.pool = new KvMemoryPool(kvShape, options.sharePastPresent ? 1 : 2);
   }
 
   static async create(

@@ -7,9 +7,6 @@ export interface KvMemory {
   readonly values: KvArray[];
 }
 
-/** How many spare memories are kept: the plain graph's two alternating buffers, or one cache and one prefill buffer. */
-const SPARES = 2;
-
 /**
  * The KV memory a runner owns. Memory is allocated only when no spare is large enough (a new capacity), and memory of
  * caches the runner consumed comes back here to be reused, so a decode step allocates nothing.
@@ -19,7 +16,11 @@ export class KvMemoryPool {
   private readonly owners = new WeakMap<KvArray, KvMemory>();
   bytesAllocated = 0;
 
-  constructor(private readonly shape: KvShape) {}
+  /**
+   * `spares`: how many unused memories are kept for reuse — what the runtime needs between steps (the alternating buffer
+   * of a plain graph, a prefill buffer); the rest is left to the garbage collector.
+   */
+  constructor(private readonly shape: KvShape, private readonly keep: number) {}
 
   /** Memory of at least `elements` per layer tensor: the smallest spare that fits, else a new allocation of `allocate`. */
   take(elements: number, allocate = elements): KvMemory {
@@ -44,12 +45,12 @@ export class KvMemoryPool {
     return keys.length > 0 ? this.owners.get(keys[0]) : undefined;
   }
 
-  /** Returns memory for reuse; the smallest spares are dropped (left to the garbage collector) beyond SPARES. */
+  /** Returns memory for reuse; beyond the spares kept, the smallest are dropped. */
   give(memory: KvMemory | undefined): void {
     if (!memory || this.spares.includes(memory)) return;
     this.spares.push(memory);
     this.spares.sort((a, b) => b.elements - a.elements);
-    this.spares.length = Math.min(this.spares.length, SPARES);
+    this.spares.length = Math.min(this.spares.length, this.keep);
   }
 
   clear(): void {
