@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { ExitCode, UserError } from '../cli/exitCodes';
+import { ExitCode, UserError } from '../errors';
+import { effectiveBatchSize } from '../schedule/batchingSupport';
 import { Finding } from '../diagnostics/finding';
 import { FailOn, Report } from '../diagnostics';
 import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
@@ -168,8 +169,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
     const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds));
     const memory = memoryPlan(model, options);
-    // A graph without attention_mask (or that numbers positions by cache width) cannot be batched: run it row by row.
-    const batchSize = diagnostics.batchable ? options.batchSize : 1;
+    const batchSize = effectiveBatchSize(model.graph, options.batchSize);
     const onStepFailed = (spec: SequenceSpec<PreparedRequest>, failure: unknown) => {
       const job = spec.request;
       if (failedJobs.has(job)) return;

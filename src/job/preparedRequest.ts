@@ -1,4 +1,4 @@
-import { ContextFit, fitToContext } from '../diagnostics/contextFit';
+import { ContextFit, fitToContext } from '../schedule/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
 import { LoadedModel } from '../model/loadModel';

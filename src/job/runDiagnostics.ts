@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import {
-  batchingSupport,
   buildFigures,
   buildReport,
   colorLevel,
-  ContextFit,
   describeModel,
   FailOn,
   Finding,
@@ -19,6 +17,7 @@ import {
   SequenceOutcome,
   shouldAnnotate,
 } from '../diagnostics';
+import { ContextFit } from '../schedule/contextFit';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
 import { LoadedModel } from '../model/loadModel';
@@ -51,11 +50,6 @@ export class RunDiagnostics {
     for (const finding of this.modelLevel) {
       if (finding.severity !== 'info') options.log(`${finding.severity}: ${finding.message}`);
     }
-  }
-
-  /** Whether the graph can be batched at all (attention_mask, usable position ids). */
-  get batchable(): boolean {
-    return batchingSupport(this.model.graph).batchable;
   }
 
   addContextFit(fit: ContextFit): void {
