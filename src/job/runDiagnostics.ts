@@ -42,8 +42,8 @@ export class RunDiagnostics {
   readonly modelLevel: Finding[];
   private readonly contextFits: ContextFit[] = [];
   private readonly outcomes: SequenceOutcome[] = [];
-  promptTokens = 0;
-  completionTokens = 0;
+  private promptTokens = 0;
+  private completionTokens = 0;
 
   constructor(private readonly model: LoadedModel, private readonly options: DiagnosticsOptions) {
     this.modelLevel = modelFindings(model, { requestedBatchSize: options.requestedBatchSize });
@@ -52,12 +52,16 @@ export class RunDiagnostics {
     }
   }
 
-  addContextFit(fit: ContextFit): void {
-    this.contextFits.push(fit);
+  /** A request was tokenized: its context fit, and its prompt tokens when it will run. */
+  addPrepared(fit: ContextFit | undefined, promptTokens: number): void {
+    if (fit) this.contextFits.push(fit);
+    this.promptTokens += promptTokens;
   }
 
-  addOutcome(outcome: SequenceOutcome): void {
+  /** A sequence finished: how it ended and how many tokens it generated. */
+  addOutcome(outcome: SequenceOutcome, completionTokens: number): void {
     this.outcomes.push(outcome);
+    this.completionTokens += completionTokens;
   }
 
   /** Builds the report and writes it to --report. Returns the report (its exit.code is the gate). */
