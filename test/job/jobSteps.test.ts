@@ -18,9 +18,9 @@ beforeAll(async () => {
   work = tempDir('job-steps');
 });
 
-function inputFile(name: string, lines: object[]): string {
+function inputFile(name: string, lines: (object | string)[]): string {
   const file = path.join(work, name);
-  fs.writeFileSync(file, lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+  fs.writeFileSync(file, lines.map((line) => (typeof line === 'string' ? line : JSON.stringify(line))).join('\n') + '\n');
   return file;
 }
 
@@ -40,7 +40,7 @@ test('open → load → prepare → run: refusals and completions are written, s
   expect(opened.input.inputErrors).toHaveLength(1);
 
   const { model, diagnostics } = await loadCheckedModel(
-    { model: modelDir, load: {}, failOn: 'none', reportFormat: 'json', flags: { greedy: true }, batchSize: 4, log: () => {} },
+    { model: modelDir, load: {}, failOn: 'never', reportFormat: 'json', flags: { greedy: true }, batchSize: 4, log: () => {} },
     timer,
   );
   try {
