@@ -30,7 +30,7 @@ beforeAll(async () => {
   }
   const any = models.get('plain')!;
   prompts = VARIED_MESSAGES.map((messages) => encodePrompt(any.tokenizer, { messages }, { enableThinking: false }));
-});
+}, 300_000); // ten sessions over five graphs
 
 afterAll(async () => {
   for (const model of [...models.values(), ...nodeModels.values()]) await model.runner.release();

@@ -1,4 +1,4 @@
-import { ExitCode } from '../cli/exitCodes';
+import { ExitCode } from '../errors';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
@@ -14,8 +14,9 @@ export interface Interruption {
 /**
  * SIGINT/SIGTERM handling for a generate run. The first signal aborts: every complete line is already written and synced,
  * so the run just stops after the current model step and the caller prints how to resume. A second signal exits at once
- * with 130 (no cleanup is needed for safety: nothing half-written is ever left behind). A model step blocks the JS
- * thread, so either signal is seen when the step ends.
+ * with 130 (no cleanup is needed for safety: nothing half-written is ever left behind). The direct runtime runs a step
+ * off the JS thread, so a signal is seen at once, even during a long step; onnxruntime-node's `run` blocks the JS thread,
+ * so there it is seen when the step ends.
  */
 export function watchInterruptions(log: (message: string) => void, exit: (code: number) => void = (code) => process.exit(code)): Interruption {
   const controller = new AbortController();

@@ -1,23 +1,26 @@
-import { ContextFit, fitToContext } from '../diagnostics/contextFit';
+import { ContextFit, fitToContext } from '../schedule/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
 import { LoadedModel } from '../model/loadModel';
-import { SampleResult } from '../output/completionRecord';
 import { SequenceOutput } from '../output/sequenceOutput';
 import { RequestSampler } from '../sample/sampler';
 import { resolveSampleSeed } from '../sample/seededRng';
 import { encodePrompt } from '../tokenize/promptEncoder';
 import { GenerationDefaults, requestSettings, RequestSettings } from './generationDefaults';
 
-/** A request after tokenization: what the engine runs (one sequence per sample) and where its results gather. */
+/** A request after tokenization: what the engine runs (one sequence per sample). */
 export interface PreparedRequest {
   request: GenerationRequest;
   settings: RequestSettings;
   promptIds: number[];
   /** max_tokens was lowered to fit the context (original value). */
   clampedFrom?: number;
-  outputs: SequenceOutput[];
-  samples: (SampleResult | undefined)[];
+}
+
+/** What the engine carries through for one sequence: its request and the output processor that cuts its text. */
+export interface SampleSlot {
+  prepared: PreparedRequest;
+  output: SequenceOutput;
 }
 
 export type Preparation =
@@ -45,19 +48,7 @@ export function prepareRequest(request: GenerationRequest, defaults: GenerationD
   }
   const clampedFrom = fit.verdict === 'clamped' ? settings.maxTokens : undefined;
   settings.maxTokens = fit.maxTokens;
-  const stopIds = new Set(stopTokenIds(settings, model.tokens.eosTokenIds));
-  const outputs = Array.from(
-    { length: settings.n },
-    () =>
-      new SequenceOutput(model.tokenizer, {
-        maxTokens: settings.maxTokens,
-        minTokens: settings.minTokens,
-        stopTokenIds: stopIds,
-        stopStrings: settings.stop,
-        includeStopStrInOutput: settings.includeStopStrInOutput,
-      }),
-  );
-  return { ok: true, fit, prepared: { request, settings, promptIds, clampedFrom, outputs, samples: new Array(settings.n).fill(undefined) } };
+  return { ok: true, fit, prepared: { request, settings, promptIds, clampedFrom } };
 }
 
 export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly number[]): number[] {
@@ -65,14 +56,30 @@ export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly nu
 }
 
 /** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
-export function sequenceSpecs(prepared: PreparedRequest, eosTokenIds: readonly number[]): SequenceSpec<PreparedRequest>[] {
-  const { settings, promptIds, request } = prepared;
-  return prepared.outputs.map((output, sampleIndex) => ({
-    request: prepared,
+export function sequenceSpecs(prepared: PreparedRequest, model: Pick<LoadedModel, 'tokenizer' | 'tokens'>): SequenceSpec<SampleSlot>[] {
+  const { settings } = prepared;
+  const eosTokenIds = model.tokens.eosTokenIds;
+  const stopIds = new Set(stopTokenIds(settings, eosTokenIds));
+  return Array.from({ length: settings.n }, (_, sampleIndex) => {
+    const output = new SequenceOutput(model.tokenizer, {
+      maxTokens: settings.maxTokens,
+      minTokens: settings.minTokens,
+      stopTokenIds: stopIds,
+      stopStrings: settings.stop,
+      includeStopStrInOutput: settings.includeStopStrInOutput,
+    });
+    return sequenceSpec({ prepared, output }, sampleIndex, eosTokenIds);
+  });
+}
+
+function sequenceSpec(slot: SampleSlot, sampleIndex: number, eosTokenIds: readonly number[]): SequenceSpec<SampleSlot> {
+  const { settings, promptIds, request } = slot.prepared;
+  return {
+    request: slot,
     sampleIndex,
     promptIds,
     maxTokens: settings.maxTokens,
-    stop: output,
+    stop: slot.output,
     sampler: new RequestSampler(
       {
         temperature: settings.temperature,
@@ -88,7 +95,7 @@ export function sequenceSpecs(prepared: PreparedRequest, eosTokenIds: readonly n
       promptIds,
       { minTokens: settings.minTokens, minTokensBlockedIds: stopTokenIds(settings, eosTokenIds) },
     ),
-  }));
+  };
 }
 
 /** The parameters that shaped a request's output, for --echo-params. */

@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import {
-  batchingSupport,
   buildFigures,
   buildReport,
   colorLevel,
-  ContextFit,
   describeModel,
   FailOn,
   Finding,
@@ -19,6 +17,7 @@ import {
   SequenceOutcome,
   shouldAnnotate,
 } from '../diagnostics';
+import { ContextFit } from '../schedule/contextFit';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
 import { LoadedModel } from '../model/loadModel';
@@ -43,8 +42,8 @@ export class RunDiagnostics {
   readonly modelLevel: Finding[];
   private readonly contextFits: ContextFit[] = [];
   private readonly outcomes: SequenceOutcome[] = [];
-  promptTokens = 0;
-  completionTokens = 0;
+  private promptTokens = 0;
+  private completionTokens = 0;
 
   constructor(private readonly model: LoadedModel, private readonly options: DiagnosticsOptions) {
     this.modelLevel = modelFindings(model, { requestedBatchSize: options.requestedBatchSize });
@@ -53,17 +52,16 @@ export class RunDiagnostics {
     }
   }
 
-  /** Whether the graph can be batched at all (attention_mask, usable position ids). */
-  get batchable(): boolean {
-    return batchingSupport(this.model.graph).batchable;
+  /** A request was tokenized: its context fit, and its prompt tokens when it will run. */
+  addPrepared(fit: ContextFit | undefined, promptTokens: number): void {
+    if (fit) this.contextFits.push(fit);
+    this.promptTokens += promptTokens;
   }
 
-  addContextFit(fit: ContextFit): void {
-    this.contextFits.push(fit);
-  }
-
-  addOutcome(outcome: SequenceOutcome): void {
+  /** A sequence finished: how it ended and how many tokens it generated. */
+  addOutcome(outcome: SequenceOutcome, completionTokens: number): void {
     this.outcomes.push(outcome);
+    this.completionTokens += completionTokens;
   }
 
   /** Builds the report and writes it to --report. Returns the report (its exit.code is the gate). */

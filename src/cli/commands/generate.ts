@@ -10,7 +10,7 @@ import { parseDtype } from '../../model/dtype';
 import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
-import { ExitCode } from '../exitCodes';
+import { ExitCode } from '../../errors';
 import { createProgress } from '../progress';
 import { resumeCommand } from '../resumeCommand';
 

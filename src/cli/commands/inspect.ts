@@ -1,5 +1,6 @@
 import { RuntimeChoice } from '../../runtime/createRunner';
 import { runtimeOption } from '../runtimeOption';
+import { GQA_NEEDS_RIGHT_PADDING } from '../../attentionKind';
 import { Command, Option } from 'commander';
 import { colorLevel } from '../../diagnostics/colorLevel';
 import { Finding } from '../../diagnostics/finding';
@@ -126,7 +127,7 @@ function runtimeText(m: ModelDescription): string {
 }
 
 function attentionText(m: ModelDescription): string {
-  if (m.attention === 'gqa') return 'GroupQueryAttention (com.microsoft contrib op): assumes right padding';
+  if (m.attention === 'gqa') return GQA_NEEDS_RIGHT_PADDING;
   return 'plain (standard ONNX ops, the mask applied inside the graph): correct with left or right padding';
 }
 

@@ -2,14 +2,14 @@ import { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { writeFileAtomically } from '../../merge/atomicWrite';
+import { writeFileAtomically } from '../../output/atomicWrite';
 import { expandFileArguments } from '../../merge/expandFileArguments';
 import { mergeReports } from '../../merge/mergeReports';
 import { mergeShardOutputs } from '../../merge/mergeOutputs';
 import { formatMergeSummary } from '../../merge/mergeSummary';
 import { writeMergedOutput } from '../../merge/writeMerged';
 import { InputFileError } from '../../input/errors';
-import { ExitCode, UserError } from '../exitCodes';
+import { ExitCode, UserError } from '../../errors';
 
 interface MergeCommandOptions {
   input?: string;

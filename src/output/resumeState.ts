@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { InputFormat } from '../input/request';
-import { lineText, readLines } from '../merge/readLines';
-import { canonicalRequestId, isRequestId, RequestId } from '../shard/requestId';
+import { lineText, readLines } from './readLines';
+import { canonicalRequestId, RequestId } from '../shard/requestId';
+import { classifyOutputLine } from './outputLine';
 
 /** A run of consecutive kept bytes of the existing output file (whole lines with their `\n`). */
 export interface ByteRange {
@@ -36,7 +37,7 @@ export interface ResumeState {
   tornTailBytes: number;
 }
 
-type ClassifiedLine =
+type ResumeLine =
   | { kind: 'completion'; id: RequestId; settings: string; format: InputFormat }
   | { kind: 'error-record' }
   | { kind: 'unreadable'; reason: string };
@@ -55,7 +56,7 @@ export async function readResumeState(file: string): Promise<ResumeState> {
       continue;
     }
     if (unreadable) throw unreadableLine(file, unreadable.lineNumber, unreadable.reason);
-    const classified = classifyLine(text);
+    const classified = resumeLine(text);
     if (classified.kind === 'unreadable' || !line.terminated) {
       const reason = classified.kind === 'unreadable' ? classified.reason : 'no final newline';
       unreadable = { lineNumber: line.lineNumber, reason, bytes: line.bytes.length, terminated: line.terminated };
@@ -104,26 +105,12 @@ function unreadableLine(file: string, lineNumber: number, reason: string): UserE
   );
 }
 
-function classifyLine(text: string): ClassifiedLine {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { kind: 'unreadable', reason: 'not valid JSON' };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { kind: 'unreadable', reason: 'not a JSON object' };
-  const fields = parsed as Record<string, unknown>;
-  if (Object.hasOwn(fields, 'custom_id')) {
-    const response = fields.response as Record<string, unknown> | null | undefined;
-    const failed = (fields.error !== null && fields.error !== undefined) || response === null || typeof response !== 'object'
-      || (typeof response.status_code === 'number' && response.status_code >= 400);
-    if (failed) return { kind: 'error-record' };
-    if (typeof fields.custom_id !== 'string') return { kind: 'unreadable', reason: 'custom_id is not a string' };
-    const body = response.body as Record<string, unknown> | undefined;
-    const fingerprint = typeof body?.system_fingerprint === 'string' ? body.system_fingerprint.replace(/^qwen-gen-/, '') : '';
-    return { kind: 'completion', id: fields.custom_id, settings: fingerprint, format: 'openai' };
-  }
-  if (fields.error !== null && fields.error !== undefined) return { kind: 'error-record' };
-  if (!isRequestId(fields.id)) return { kind: 'unreadable', reason: 'no "id" string or number' };
-  return { kind: 'completion', id: fields.id, settings: typeof fields.settings === 'string' ? fields.settings : '', format: 'qwen-gen' };
+/** Resume keeps completions (by id), drops error records and cannot tell what anything else holds. */
+function resumeLine(text: string): ResumeLine {
+  const classified = classifyOutputLine(text);
+  if (!classified.ok) return { kind: 'unreadable', reason: classified.reason };
+  const { info } = classified;
+  if (info.error) return { kind: 'error-record' };
+  // A completion always has an id: only error records may lack one.
+  return { kind: 'completion', id: info.id as RequestId, settings: info.settings ?? '', format: info.format };
 }

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { InputFormat } from '../input/request';
-import { writeFileAtomically } from '../merge/atomicWrite';
-import { JsonlSink } from '../output/jsonlSink';
+import { writeFileAtomically } from './atomicWrite';
+import { JsonlSink } from './jsonlSink';
+import { OutputLock } from './outputLock';
 import { canonicalRequestId, RequestId } from '../shard/requestId';
 import { keptPrefixEnd, readResumeState, ResumeState } from './resumeState';
 
@@ -27,6 +28,8 @@ export class OutputTarget {
     private readonly options: OutputTargetOptions,
     /** The existing file's content when resuming one; null otherwise. */
     readonly resumed: ResumeState | null,
+    /** Held from `prepare` until the sink closes (or `release`); null for stdout. */
+    private readonly lock: OutputLock | null = null,
   ) {}
 
   static async prepare(options: OutputTargetOptions, format: InputFormat): Promise<OutputTarget> {
@@ -48,15 +51,18 @@ export class OutputTarget {
     } else {
       checkDirectory(file);
     }
-    if (!options.resume || !existing) return new OutputTarget(options, null);
-
-    const state = await readResumeState(file);
-    if (state.format !== null && state.format !== format) {
-      throw new UserError(
-        `cannot resume ${file}: it holds ${formatName(state.format)} lines and this run writes ${formatName(format)} lines (see --format)`,
-      );
+    const lock = OutputLock.acquire(file);
+    try {
+      return new OutputTarget(options, options.resume && existing ? await resumeStateFor(file, format) : null, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
     }
-    return new OutputTarget(options, state);
+  }
+
+  /** Gives up the output file without writing (the run failed before `open`). */
+  release(): void {
+    this.lock?.release();
   }
 
   /** The file name, or `<stdout>`. */
@@ -83,8 +89,9 @@ export class OutputTarget {
       this.options.log(resumeSummary(this.resumed));
     }
     try {
-      return JsonlSink.file(file, this.options.resume ? 'append' : this.options.overwrite ? 'overwrite' : 'create');
+      return JsonlSink.file(file, this.options.resume ? 'append' : this.options.overwrite ? 'overwrite' : 'create', () => this.release());
     } catch (error) {
+      this.release();
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') throw new UserError(`output file ${file} already exists; use --overwrite to replace it or --resume to continue it`);
       throw new UserError(`cannot open output file ${file}: ${(error as Error).message}`);
@@ -139,6 +146,14 @@ async function compact(state: ResumeState): Promise<void> {
     fs.closeSync(source);
   }
   syncDirectory(path.dirname(state.file));
+}
+
+async function resumeStateFor(file: string, format: InputFormat): Promise<ResumeState> {
+  const state = await readResumeState(file);
+  if (state.format !== null && state.format !== format) {
+    throw new UserError(`cannot resume ${file}: it holds ${formatName(state.format)} lines and this run writes ${formatName(format)} lines (see --format)`);
+  }
+  return state;
 }
 
 function resumeSummary(state: ResumeState): string {
