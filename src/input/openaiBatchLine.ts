@@ -1,7 +1,8 @@
 import { fieldProblem, LineProblem } from './errors';
 import { checkMetadata } from './fields';
 import { checkMessages } from './messages';
-import { checkParamCombination, isParamName, PARAM_NAMES, setParam } from './params';
+import { checkParamCombination, isParamName, setParam } from './params';
+import { GENERATION_PARAMS } from '../params/generationParams';
 import type { ChatMessage, GenerationRequest, InputWarning, RequestParams } from './request';
 import { isPlainObject } from './safeJson';
 import { unknownFieldProblem } from './unknownField';
@@ -19,15 +20,13 @@ const UNSUPPORTED_BODY_KEYS = [
   'service_tier', 'store', 'web_search_options',
 ];
 
-const SPECIAL_BODY_KEYS = [
-  'messages', 'metadata', 'max_completion_tokens', 'logprobs', 'top_logprobs', 'chat_template_kwargs', 'stream',
-];
+/** Body fields that are not generation parameters. */
+const SPECIAL_BODY_KEYS = ['messages', 'metadata', 'stream'];
 
-const BODY_KEYS: readonly string[] = [
-  ...SPECIAL_BODY_KEYS,
-  ...IGNORED_BODY_KEYS,
-  ...PARAM_NAMES.filter((name) => name !== 'logprobs'),
-];
+/** Every body field that carries a generation parameter, from the parameter table ("chat_template_kwargs.x" → its object). */
+const PARAM_BODY_KEYS: readonly string[] = [...new Set(GENERATION_PARAMS.flatMap((spec) => spec.openai.map((field) => field.split('.')[0])))];
+
+const BODY_KEYS: readonly string[] = [...SPECIAL_BODY_KEYS, ...IGNORED_BODY_KEYS, ...PARAM_BODY_KEYS];
 
 /** A line is in the OpenAI Batch shape when it has a top-level `custom_id` or `body`. */
 export function isOpenAiBatchShape(object: Record<string, unknown>): boolean {

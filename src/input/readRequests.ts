@@ -1,5 +1,4 @@
-import { InputFileError } from './errors';
-import { describeSource, readLines, type InputSource, type LineReaderOptions } from './lineReader';
+import { readLines, type InputSource, type LineReaderOptions } from './lineReader';
 import { parseInputLine, type ParsedLine } from './parseRequest';
 import type { GenerationRequest, InputError, InputFormat } from './request';
 import { RequestSequenceChecker } from './requestSequence';
@@ -27,8 +26,8 @@ export interface RequestStream extends AsyncIterable<ParsedLine> {
 }
 
 /**
- * Streams validated lines. Throws InputFileError when the source cannot be read, or — at the end of
- * iteration — when it holds no non-blank line at all.
+ * Streams validated lines. Throws InputFileError when the source cannot be read. An input with no non-blank line yields
+ * nothing (like a shard that owns no request): the job reports it as the `empty_input` finding.
  */
 export function streamRequests(source: InputSource, options: ReadRequestsOptions = {}): RequestStream {
   const lines = readLines(source, options);
@@ -48,10 +47,6 @@ export function streamRequests(source: InputSource, options: ReadRequestsOptions
       for await (const line of lines) {
         inputCount++;
         yield checker.check(parseInputLine(line));
-      }
-      if (inputCount === 0) {
-        const what = lines.physicalLineCount === 0 ? 'is empty' : 'has only blank lines';
-        throw new InputFileError(`input "${describeSource(source, options)}" ${what}: there are no requests to run`);
       }
     },
   };

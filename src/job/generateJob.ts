@@ -49,6 +49,8 @@ export interface GenerateJobOptions {
   reportFile?: string;
   reportFormat: ReportFormat;
   failOn: FailOn;
+  /** --ignore-finding codes. */
+  ignoreFindings?: string[];
   flags: GenerationFlags;
   load: LoadModelOptions;
   /** Called after every finished request (progress bars). */
@@ -101,6 +103,8 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     reportFormat: options.reportFormat,
     escapeSpecialTokens: options.flags.escapeSpecialTokens ?? false,
     requestedBatchSize: options.batchSize,
+    ignoreFindings: options.ignoreFindings,
+    explicitMaxTokens: options.flags.maxTokens !== undefined,
     log: options.log,
   });
   let report: Report | null = null;
@@ -204,6 +208,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
       written,
       failed,
       totalMs: performance.now() - started,
+      inputLines: parsed.inputCount,
     });
   } finally {
     sink.close();

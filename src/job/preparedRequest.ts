@@ -7,6 +7,8 @@ import { SequenceOutput } from '../output/sequenceOutput';
 import { RequestSampler } from '../sample/sampler';
 import { resolveSampleSeed } from '../sample/seededRng';
 import { encodePrompt } from '../tokenize/promptEncoder';
+import { GENERATION_PARAMS } from '../params/generationParams';
+import { settingKey } from '../params/settingKey';
 import { GenerationDefaults, requestSettings, RequestSettings } from './generationDefaults';
 
 /** A request after tokenization: what the engine runs (one sequence per sample) and where its results gather. */
@@ -91,26 +93,13 @@ export function sequenceSpecs(prepared: PreparedRequest, eosTokenIds: readonly n
   }));
 }
 
-/** The parameters that shaped a request's output, for --echo-params. */
+/** The parameters that shaped a request's output, for --echo-params: every row of the parameter table, plus the run seed. */
 export function echoedParams(settings: RequestSettings): Record<string, unknown> {
-  return {
-    max_tokens: settings.maxTokens,
-    min_tokens: settings.minTokens,
-    temperature: settings.temperature,
-    top_k: settings.topK,
-    top_p: settings.topP,
-    min_p: settings.minP,
-    repetition_penalty: settings.repetitionPenalty,
-    presence_penalty: settings.presencePenalty,
-    frequency_penalty: settings.frequencyPenalty,
-    seed: settings.requestSeed ?? null,
-    run_seed: settings.seed,
-    stop: settings.stop,
-    stop_token_ids: settings.stopTokenIds,
-    ignore_eos: settings.ignoreEos,
-    logprobs: settings.logprobs,
-    n: settings.n,
-    enable_thinking: settings.enableThinking,
-    include_stop_str_in_output: settings.includeStopStrInOutput,
-  };
+  const values = settings as unknown as Record<string, unknown>;
+  const echoed: Record<string, unknown> = {};
+  for (const spec of GENERATION_PARAMS) {
+    echoed[spec.name] = spec.name === 'seed' ? settings.requestSeed ?? null : values[settingKey(spec.name)];
+    if (spec.name === 'seed') echoed.run_seed = settings.seed;
+  }
+  return echoed;
 }
