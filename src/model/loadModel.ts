@@ -6,6 +6,7 @@ import { validateModelFolder } from './validateModel';
 import { loadTokenizer, Tokenizer } from '../tokenize/tokenizer';
 import { ensureGatheredLogitsGraph } from './gatheredLogitsGraph';
 import { GraphInfo, inspectGraph } from './graphInfo';
+import { onnxFileError } from './onnxFileProblem';
 import { ModelFolder, openModelFolder } from './modelFolder';
 import { ModelRunner, RunnerOptions } from './modelRunner';
 import { readSpecialTokens, SpecialTokens } from './specialTokens';
@@ -50,7 +51,13 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   const device = options.device ?? 'cpu';
   assertDeviceAvailable(device);
   const source = await resolveModelSource(spec, { ...options, device });
-  const graph = await inspectGraph(path.join(source.dir, source.onnxFile));
+  const onnxPath = path.join(source.dir, source.onnxFile);
+  // A Git LFS pointer, an empty, truncated or non-ONNX file: named as such, not as a protobuf decoding error.
+  const notOnnx = onnxFileError(onnxPath);
+  if (notOnnx) throw notOnnx;
+  const graph = await inspectGraph(onnxPath).catch((error: unknown) => {
+    throw onnxFileError(onnxPath, error) ?? error;
+  });
   const validation = await validateModelFolder(source.dir, source.onnxFile, graph);
   for (const warning of validation.warnings) options.onWarning?.(warning);
   const dir = source.dir;
