@@ -55,6 +55,12 @@ export interface GenerateJobOptions {
   load: LoadModelOptions;
   /** Called after every finished request (progress bars). */
   onProgress?: (done: number, total: number, generatedTokens: number) => void;
+  /** Generation starts (requests tokenized, prefill next): the progress bar appears. */
+  onStart?: (total: number) => void;
+  /** One token generated. */
+  onToken?: () => void;
+  /** Before a line is written to stdout (a progress bar on the same terminal clears its line). */
+  beforeStdoutWrite?: () => void;
   log: (message: string) => void;
 }
 
@@ -112,7 +118,10 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
   const sink = await output.open(settings);
-  const write = (record: object) => timer.timeSync('write', () => sink.write(record));
+  const write = (record: object) => {
+    if (!output.isFile) options.beforeStdoutWrite?.();
+    timer.timeSync('write', () => sink.write(record));
+  };
   const writeFailure = (failed: FailedRequest) =>
     write(format === 'openai' ? openaiBatchErrorRecord({ ...failed, settings }) : errorRecord({ ...failed, settings }));
 
@@ -170,7 +179,8 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
       options.onProgress?.(done, prepared.length, generatedTokens);
     };
 
-    const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds));
+    const specs = prepared.flatMap((job) => sequenceSpecs(job, model.tokens.eosTokenIds, options.onToken));
+    options.onStart?.(prepared.length);
     const memory = memoryPlan(model, options);
     // A graph without attention_mask (or that numbers positions by cache width) cannot be batched: run it row by row.
     const batchSize = diagnostics.batchable ? options.batchSize : 1;

@@ -67,14 +67,20 @@ export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly nu
 }
 
 /** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
-export function sequenceSpecs(prepared: PreparedRequest, eosTokenIds: readonly number[]): SequenceSpec<PreparedRequest>[] {
+export function sequenceSpecs(
+  prepared: PreparedRequest,
+  eosTokenIds: readonly number[],
+  /** Called for every generated token (progress: tok/s from the first decode step). */
+  onToken?: () => void,
+): SequenceSpec<PreparedRequest>[] {
   const { settings, promptIds, request } = prepared;
   return prepared.outputs.map((output, sampleIndex) => ({
     request: prepared,
     sampleIndex,
     promptIds,
     maxTokens: settings.maxTokens,
-    stop: output,
+    // The engine checks the stop policy once per generated token: the one place that sees every token.
+    stop: onToken ? { check: (generated: readonly number[]) => (onToken(), output.check(generated)) } : output,
     sampler: new RequestSampler(
       {
         temperature: settings.temperature,

@@ -97,12 +97,13 @@ export function registerGenerate(program: Command): void {
       // -o is checked by the job (before the model loads, with --resume/--overwrite rules); the report path here.
       if (report.file !== undefined) checkReportPath(report.file);
       // -q: errors and the final result only (warnings are in the report and behind --fail-on warning).
+      const progress = createProgress();
+      // Messages go around the progress bar (never onto it); -q: errors and the final result only.
       const log = (message: string) => {
         if (opts.quiet && message.startsWith('warning:')) return;
-        process.stderr.write(`qwen-gen: ${message}\n`);
+        progress.log(`qwen-gen: ${message}`);
       };
       const interruption = watchInterruptions(log);
-      const progress = createProgress();
       const downloads = createDownloadProgress();
       try {
         const result = await runGenerateJob({
@@ -138,7 +139,10 @@ export function registerGenerate(program: Command): void {
             onProgress: downloads.onProgress,
             onWarning: (message) => log(`warning: ${message}`),
           },
-          onProgress: (done, total, tokens) => progress.update(done, total, tokens),
+          onProgress: (done, total) => progress.update(done, total),
+          onStart: (total) => progress.start(total),
+          onToken: () => progress.token(),
+          beforeStdoutWrite: process.stdout.isTTY ? () => progress.clear() : undefined,
           log,
         });
         progress.stop();
@@ -155,7 +159,9 @@ export function registerGenerate(program: Command): void {
       } finally {
         downloads.stop();
         progress.stop();
-        interruption.dispose();
+        // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C during the wind-down then
+        // exits 130 through our handler, never by the default signal action.
+        void interruption;
       }
     });
 }
