@@ -26,8 +26,8 @@ import { StageTimer } from './stageTimer';
 export type OutputFormat = 'auto' | 'qwen-gen' | 'openai';
 
 export interface GenerateJobOptions {
-  /** Input JSONL path; '-' or undefined reads stdin. */
-  input?: string;
+  /** Input JSONL path; '-' or undefined reads stdin; bytes are JSONL content (the programmatic API). */
+  input?: string | Uint8Array;
   model: string;
   output?: string;
   overwrite: boolean;
@@ -53,6 +53,8 @@ export interface GenerateJobOptions {
   ignoreFindings?: string[];
   flags: GenerationFlags;
   load: LoadModelOptions;
+  /** Receives every output record instead of the output sink (the programmatic API). */
+  onRecord?: (record: object) => void;
   /** Called after every finished request (progress bars). */
   onProgress?: (done: number, total: number, generatedTokens: number) => void;
   /** Generation starts (requests tokenized, prefill next): the progress bar appears. */
@@ -119,6 +121,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
   const settings = settingsFingerprint(model, defaults);
   const sink = await output.open(settings);
   const write = (record: object) => {
+    if (options.onRecord) return options.onRecord(record);
     if (!output.isFile) options.beforeStdoutWrite?.();
     timer.timeSync('write', () => sink.write(record));
   };
@@ -238,10 +241,10 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
   };
 }
 
-async function readInput(source: string | NodeJS.ReadStream) {
+async function readInput(source: string | Uint8Array | NodeJS.ReadStream) {
   if (typeof source === 'string' && !fs.existsSync(source)) throw new UserError(`input file ${source} does not exist`);
   try {
-    return await readRequests(source, { sourceName: typeof source === 'string' ? source : '<stdin>' });
+    return await readRequests(source, { sourceName: typeof source === 'string' ? source : source instanceof Uint8Array ? '<requests>' : '<stdin>' });
   } catch (error) {
     if (error instanceof InputFileError) throw new UserError(error.message);
     throw error;
