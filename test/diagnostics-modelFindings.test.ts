@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Finding } from '../src/diagnostics/finding';
-import { batchingSupport } from '../src/diagnostics/graphFindings';
+import { batchingSupport } from '../src/schedule/batchingSupport';
 import { ModelFacts } from '../src/diagnostics/modelFacts';
 import { modelFindings } from '../src/diagnostics/modelFindings';
 import { HF_PAD_IS_EOS_WARNING } from '../src/diagnostics/tokenFindings';

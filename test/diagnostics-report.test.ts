@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { colorLevel } from '../src/diagnostics/colorLevel';
-import { fitToContext } from '../src/diagnostics/contextFit';
+import { fitToContext } from '../src/schedule/contextFit';
 import { EngineStats, emptyEngineStats } from '../src/engine/engineStats';
 import { buildFigures, FigureInput, peakRssBytes } from '../src/diagnostics/figures';
 import { Finding, Severity } from '../src/diagnostics/finding';

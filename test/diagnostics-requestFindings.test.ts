@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ContextFit, fitToContext } from '../src/diagnostics/contextFit';
+import { ContextFit, fitToContext } from '../src/schedule/contextFit';
 import { Finding } from '../src/diagnostics/finding';
 import { outcomeFindings, SequenceOutcome } from '../src/diagnostics/outcomeFindings';
 import { requestFindings } from '../src/diagnostics/requestFindings';

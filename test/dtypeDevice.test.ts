@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { assertDeviceAvailable, DeviceProbe, executionProvidersFor, probeDevices, sessionCreationError } from '../src/model/device';
 import { listDtypeVariants, parseDtype, selectLocalDtype } from '../src/model/dtype';
 import { resolveModelSource } from '../src/model/modelSource';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { DtypeName } from '../src/model/dtype';
 import { DownloadProgress } from '../src/model/hub/downloadEvents';
 import { DEFAULT_MODEL_ID, resolveModelSource } from '../src/model/modelSource';

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerMerge } from '../src/cli/commands/merge';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { naturalCompare } from '../src/merge/expandFileArguments';
 
 let dir: string;

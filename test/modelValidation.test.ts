@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { inspectGraph } from '../src/model/graphInfo';
 import { ModelValidationError, validateModelFolder } from '../src/model/validateModel';
 import { buildTinyModel } from '../src/tinymodel';

@@ -1,4 +1,4 @@
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { parseShardSpec } from '../src/shard/shardSpec';
 
 function errorOf(action: () => unknown): UserError {

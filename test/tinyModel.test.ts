@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { registerTinyModel } from '../src/cli/commands/tinyModel';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { DEFAULT_TINY_OPTIONS, buildTinyModel, ensureTinyModel, resolveTinyOptions, tinyModelCacheDir } from '../src/tinymodel';
 
 /** Hugging Face config.json fields the reference implementation needs. */

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { registerTinyModel } from '../src/cli/commands/tinyModel';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { DTYPE_NAMES, DtypeName, listDtypeVariants, onnxFileForDtype } from '../src/model/dtype';
 import { float16ToFloat32 } from '../src/model/float16';
 import { GraphInfo, inspectGraph } from '../src/model/graphInfo';

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { registerTinyModel } from '../src/cli/commands/tinyModel';
-import { UserError } from '../src/cli/exitCodes';
+import { UserError } from '../src/errors';
 import { inspectGraph } from '../src/model/graphInfo';
 import { TinyModelOptions, buildTinyModel, resolveTinyOptions } from '../src/tinymodel';
 

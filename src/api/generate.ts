@@ -1,6 +1,6 @@
 import { GenerationFlags } from '../job/generationDefaults';
 import { runGenerateJob } from '../job/generateJob';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { Report } from '../diagnostics/report';
 import { FailOn } from '../diagnostics/gate';
 import { checkParamValue } from '../params/checkParamValue';

@@ -2,7 +2,7 @@ import { inspectModel } from '../cli/commands/inspect';
 import { Report } from '../diagnostics/report';
 import { FailOn } from '../diagnostics/gate';
 import { parseDtype } from '../model/dtype';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 
 export interface InspectOptions {
   dtype?: string;

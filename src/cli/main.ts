@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ExitCode, UserError } from './exitCodes';
+import { ExitCode, UserError } from '../errors';
 import { registerGenerate } from './commands/generate';
 import { registerTinyModel } from './commands/tinyModel';
 import { registerMerge } from './commands/merge';

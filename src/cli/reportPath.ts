@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from './exitCodes';
+import { UserError } from '../errors';
 
 /**
  * Checks that `--report FILE` can be written, before anything runs: a report that fails to write after an hour of

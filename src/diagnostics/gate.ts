@@ -1,4 +1,4 @@
-import { ExitCode } from '../cli/exitCodes';
+import { ExitCode } from '../errors';
 import { Finding, SEVERITY_RANK } from './finding';
 
 /** `--fail-on`: the lowest severity that fails the run; `never` only reports. */

@@ -1,50 +1,11 @@
-import { GraphInfo } from '../model/graphInfo';
+import { GQA_NEEDS_RIGHT_PADDING } from '../attentionKind';
+import { batchDependentOps, effectiveBatchSize, positionsFromMask } from '../schedule/batchingSupport';
 import { Finding } from './finding';
 import { ModelFacts } from './modelFacts';
 
 export interface GraphFindingOptions {
   /** The --batch-size the user asked for, to say when it is overridden. */
   requestedBatchSize?: number;
-}
-
-export interface BatchingSupport {
-  batchable: boolean;
-  /** Why not, one sentence each. */
-  reasons: string[];
-}
-
-/**
- * Whether padded rows can share a batch on this graph. It needs an attention_mask to hide the pads, and positions that
- * count each row's own real tokens: either a position_ids input, or GroupQueryAttention's fused rotary (it derives
- * positions from the mask's row sums). A graph without position_ids numbers positions by cache width, so a shorter row's
- * tokens would sit at shifted positions.
- */
-export function batchingSupport(
-  graph: Pick<GraphInfo, 'hasAttentionMask' | 'hasPositionIds' | 'attention' | 'rotary'> & Partial<Pick<GraphInfo, 'opTypes'>>,
-): BatchingSupport {
-  const reasons: string[] = [];
-  const batchDependent = batchDependentOps(graph);
-  if (batchDependent.length > 0) {
-    reasons.push(`the graph quantizes activations with one scale per whole batch (${batchDependent.join(', ')}), so a row's output would depend on its batch mates`);
-  }
-  if (!graph.hasAttentionMask) reasons.push('the graph takes no attention_mask, so pads cannot be hidden');
-  if (!graph.hasPositionIds && !positionsFromMask(graph)) {
-    reasons.push('the graph takes no position_ids and numbers positions by cache width, so padded rows would get shifted positions');
-  }
-  return { batchable: reasons.length === 0, reasons };
-}
-
-/**
- * Ops whose result for one row depends on the other rows of the batch. Dynamic quantization (the `model_quantized` /
- * int8 / uint8 exports: DynamicQuantizeLinear → MatMulInteger) computes one activation scale over the whole input tensor,
- * pads included, so batched rows differ from solo ones (measured on the builder's q8 graphs: 13 of 16 prompts changed).
- */
-export function batchDependentOps(graph: Partial<Pick<GraphInfo, 'opTypes'>>): string[] {
-  return Object.keys(graph.opTypes ?? {}).filter((op) => /(^|:)DynamicQuantize(Linear|MatMul)$/.test(op));
-}
-
-function positionsFromMask(graph: Pick<GraphInfo, 'attention' | 'rotary'>): boolean {
-  return graph.attention === 'gqa' && graph.rotary === 'gqa-fused';
 }
 
 /** What the tokenizer config says about padding: its `padding_side`, or null when absent (tokenizers then pad right). */
@@ -75,7 +36,7 @@ export function graphFindings(model: ModelFacts, options: GraphFindingOptions = 
     findings.push({
       code: 'padding_side_mismatch',
       severity: 'warning',
-      message: `${sideSaid}, but this GroupQueryAttention graph needs right padding: tools that follow the tokenizer config get wrong padded rows.`,
+      message: `${sideSaid}, but ${GQA_NEEDS_RIGHT_PADDING}: tools that follow the tokenizer config get wrong padded rows.`,
       evidence: { ...sideEvidence, needed_side: 'right' },
       action: `${qwenGenPads}, whatever the tokenizer config says`,
     });
@@ -98,7 +59,7 @@ export function graphFindings(model: ModelFacts, options: GraphFindingOptions = 
       code: 'gqa_left_padding_unsafe',
       severity: 'info',
       message:
-        'this graph uses com.microsoft GroupQueryAttention, which assumes right padding: left-padded batching ' +
+        `this graph uses ${GQA_NEEDS_RIGHT_PADDING}: left-padded batching ` +
         "(e.g. transformers.js's text-generation pipeline) gives silently wrong results for every padded row on this model.",
       evidence: { attention: 'gqa', op: 'com.microsoft:GroupQueryAttention', nodes: graph.opTypes['com.microsoft:GroupQueryAttention'] ?? null, rotary: graph.rotary },
       action: qwenGenPads,
@@ -114,9 +75,10 @@ export function graphFindings(model: ModelFacts, options: GraphFindingOptions = 
     }
   }
 
-  const batchOne =
-    'qwen-gen runs this model at batch size 1' +
-    (options.requestedBatchSize !== undefined && options.requestedBatchSize > 1 ? ` (--batch-size ${options.requestedBatchSize} is not used)` : '');
+  // Reports the scheduling decision (schedule/batchingSupport.ts); used only on graphs that decision keeps at batch size 1.
+  const requested = options.requestedBatchSize ?? 1;
+  const runsAt = effectiveBatchSize(graph, requested);
+  const batchOne = `qwen-gen runs this model at batch size ${runsAt}` + (requested > runsAt ? ` (--batch-size ${requested} is not used)` : '');
   const inputNames = graph.inputs.map((input) => input.name);
   if (!graph.hasAttentionMask) {
     findings.push({

@@ -4,7 +4,6 @@ export * from './modelFacts';
 export * from './modelFindings';
 export * from './tokenFindings';
 export * from './graphFindings';
-export * from './contextFit';
 export * from './specialTokenText';
 export * from './requestFindings';
 export * from './outcomeFindings';

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { AttentionKind } from '../attentionKind';
 import { TensorInfo } from '../model/graphInfo';
 import { LoadedModel, tokenIdOf } from '../model/loadModel';
 import { TokenSource } from '../model/specialTokens';
@@ -18,7 +19,7 @@ export interface ModelDescription {
   dir: string;
   onnx_file: string;
   model_type: string | null;
-  attention: 'plain' | 'gqa';
+  attention: AttentionKind;
   rotary: string;
   kv_dtype: 'float32' | 'float16';
   protocol: { side: 'left' | 'right'; cache_layout: string; description: string };

@@ -1,3 +1,4 @@
+import { GQA_NEEDS_RIGHT_PADDING } from '../attentionKind';
 import { Finding, Severity } from './finding';
 import { Figures } from './figures';
 import { megabytes, percent, seconds } from './renderSummary';
@@ -11,7 +12,7 @@ export function renderMarkdown(report: Report): string {
   const out: string[] = [];
   out.push('## qwen-gen report', '');
   out.push(
-    `**Model** \`${model.spec}\` — ${model.attention === 'gqa' ? 'GroupQueryAttention' : 'plain attention'}, ` +
+    `**Model** \`${model.spec}\` — ${model.attention === 'gqa' ? GQA_NEEDS_RIGHT_PADDING : 'plain attention'}, ` +
       `KV ${model.kv_dtype}, context ${model.context_length} tokens; ${model.protocol.description}.`,
     '',
   );

@@ -1,5 +1,5 @@
 import { InputError, InputWarning } from '../input/request';
-import { ContextFit } from './contextFit';
+import { ContextFit } from '../schedule/contextFit';
 import { Finding } from './finding';
 import { findSpecialTokenText, TextSource } from './specialTokenText';
 import { formatIds } from './formatIds';

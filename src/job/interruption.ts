@@ -1,4 +1,4 @@
-import { ExitCode } from '../cli/exitCodes';
+import { ExitCode } from '../errors';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 

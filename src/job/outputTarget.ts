@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { InputFormat } from '../input/request';
 import { writeFileAtomically } from '../merge/atomicWrite';
 import { JsonlSink } from '../output/jsonlSink';

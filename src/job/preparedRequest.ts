@@ -1,8 +1,7 @@
-import { ContextFit, fitToContext } from '../diagnostics/contextFit';
+import { ContextFit, fitToContext } from '../schedule/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
 import { LoadedModel } from '../model/loadModel';
-import { SampleResult } from '../output/completionRecord';
 import { SequenceOutput } from '../output/sequenceOutput';
 import { RequestSampler } from '../sample/sampler';
 import { resolveSampleSeed } from '../sample/seededRng';
@@ -11,15 +10,19 @@ import { GENERATION_PARAMS } from '../params/generationParams';
 import { settingKey } from '../params/settingKey';
 import { GenerationDefaults, requestSettings, RequestSettings } from './generationDefaults';
 
-/** A request after tokenization: what the engine runs (one sequence per sample) and where its results gather. */
+/** A request after tokenization: what the engine runs (one sequence per sample). */
 export interface PreparedRequest {
   request: GenerationRequest;
   settings: RequestSettings;
   promptIds: number[];
   /** max_tokens was lowered to fit the context (original value). */
   clampedFrom?: number;
-  outputs: SequenceOutput[];
-  samples: (SampleResult | undefined)[];
+}
+
+/** What the engine carries through for one sequence: its request and the output processor that cuts its text. */
+export interface SampleSlot {
+  prepared: PreparedRequest;
+  output: SequenceOutput;
 }
 
 export type Preparation =
@@ -47,19 +50,7 @@ export function prepareRequest(request: GenerationRequest, defaults: GenerationD
   }
   const clampedFrom = fit.verdict === 'clamped' ? settings.maxTokens : undefined;
   settings.maxTokens = fit.maxTokens;
-  const stopIds = new Set(stopTokenIds(settings, model.tokens.eosTokenIds));
-  const outputs = Array.from(
-    { length: settings.n },
-    () =>
-      new SequenceOutput(model.tokenizer, {
-        maxTokens: settings.maxTokens,
-        minTokens: settings.minTokens,
-        stopTokenIds: stopIds,
-        stopStrings: settings.stop,
-        includeStopStrInOutput: settings.includeStopStrInOutput,
-      }),
-  );
-  return { ok: true, fit, prepared: { request, settings, promptIds, clampedFrom, outputs, samples: new Array(settings.n).fill(undefined) } };
+  return { ok: true, fit, prepared: { request, settings, promptIds, clampedFrom } };
 }
 
 export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly number[]): number[] {
@@ -69,18 +60,34 @@ export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly nu
 /** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
 export function sequenceSpecs(
   prepared: PreparedRequest,
-  eosTokenIds: readonly number[],
+  model: Pick<LoadedModel, 'tokenizer' | 'tokens'>,
   /** Called for every generated token (progress: tok/s from the first decode step). */
   onToken?: () => void,
-): SequenceSpec<PreparedRequest>[] {
-  const { settings, promptIds, request } = prepared;
-  return prepared.outputs.map((output, sampleIndex) => ({
-    request: prepared,
+): SequenceSpec<SampleSlot>[] {
+  const { settings } = prepared;
+  const eosTokenIds = model.tokens.eosTokenIds;
+  const stopIds = new Set(stopTokenIds(settings, eosTokenIds));
+  return Array.from({ length: settings.n }, (_, sampleIndex) => {
+    const output = new SequenceOutput(model.tokenizer, {
+      maxTokens: settings.maxTokens,
+      minTokens: settings.minTokens,
+      stopTokenIds: stopIds,
+      stopStrings: settings.stop,
+      includeStopStrInOutput: settings.includeStopStrInOutput,
+    });
+    return sequenceSpec({ prepared, output }, sampleIndex, eosTokenIds, onToken);
+  });
+}
+
+function sequenceSpec(slot: SampleSlot, sampleIndex: number, eosTokenIds: readonly number[], onToken?: () => void): SequenceSpec<SampleSlot> {
+  const { settings, promptIds, request } = slot.prepared;
+  return {
+    request: slot,
     sampleIndex,
     promptIds,
     maxTokens: settings.maxTokens,
     // The engine checks the stop policy once per generated token: the one place that sees every token.
-    stop: onToken ? { check: (generated: readonly number[]) => (onToken(), output.check(generated)) } : output,
+    stop: onToken ? { check: (generated: readonly number[]) => (onToken(), slot.output.check(generated)) } : slot.output,
     sampler: new RequestSampler(
       {
         temperature: settings.temperature,
@@ -96,7 +103,7 @@ export function sequenceSpecs(
       promptIds,
       { minTokens: settings.minTokens, minTokensBlockedIds: stopTokenIds(settings, eosTokenIds) },
     ),
-  }));
+  };
 }
 
 /** The parameters that shaped a request's output, for --echo-params: every row of the parameter table, plus the run seed. */

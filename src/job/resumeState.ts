@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { InputFormat } from '../input/request';
 import { lineText, readLines } from '../merge/readLines';
 import { canonicalRequestId, isRequestId, RequestId } from '../shard/requestId';

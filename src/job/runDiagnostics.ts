@@ -1,10 +1,8 @@
 import * as fs from 'node:fs';
 import {
-  batchingSupport,
   buildFigures,
   buildReport,
   colorLevel,
-  ContextFit,
   describeModel,
   FailOn,
   Finding,
@@ -20,6 +18,7 @@ import {
   SequenceOutcome,
   shouldAnnotate,
 } from '../diagnostics';
+import { ContextFit } from '../schedule/contextFit';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
 import { LoadedModel } from '../model/loadModel';
@@ -49,8 +48,8 @@ export class RunDiagnostics {
   readonly modelLevel: Finding[];
   private readonly contextFits: ContextFit[] = [];
   private readonly outcomes: SequenceOutcome[] = [];
-  promptTokens = 0;
-  completionTokens = 0;
+  private promptTokens = 0;
+  private completionTokens = 0;
 
   constructor(private readonly model: LoadedModel, private readonly options: DiagnosticsOptions) {
     // Printed once, in the end-of-run summary (not also at load: the same message twice per run is noise).
@@ -62,17 +61,16 @@ export class RunDiagnostics {
     return findings.filter((finding) => !ignored.includes(finding.code));
   }
 
-  /** Whether the graph can be batched at all (attention_mask, usable position ids). */
-  get batchable(): boolean {
-    return batchingSupport(this.model.graph).batchable;
+  /** A request was tokenized: its context fit, and its prompt tokens when it will run. */
+  addPrepared(fit: ContextFit | undefined, promptTokens: number): void {
+    if (fit) this.contextFits.push(fit);
+    this.promptTokens += promptTokens;
   }
 
-  addContextFit(fit: ContextFit): void {
-    this.contextFits.push(fit);
-  }
-
-  addOutcome(outcome: SequenceOutcome): void {
+  /** A sequence finished: how it ended and how many tokens it generated. */
+  addOutcome(outcome: SequenceOutcome, completionTokens: number): void {
     this.outcomes.push(outcome);
+    this.completionTokens += completionTokens;
   }
 
   /** Builds the report and writes it to --report. Returns the report (its exit.code is the gate). */

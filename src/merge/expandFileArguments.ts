@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, parse, resolve } from 'node:path';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 
 export interface ExpandedFile {
   /** The path as the user wrote it, or built from the pattern's prefix. */

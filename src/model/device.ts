@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 
 export const DEVICE_NAMES = ['cpu', 'cuda'] as const;
 export type DeviceName = (typeof DEVICE_NAMES)[number];

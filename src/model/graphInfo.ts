@@ -5,6 +5,7 @@
  */
 import * as path from 'path';
 import { promises as fsp } from 'fs';
+import { AttentionKind } from '../attentionKind';
 import {
   ByteSource,
   openFileSource,
@@ -22,7 +23,6 @@ export interface TensorInfo {
   dims: (number | string)[];
 }
 
-export type AttentionKind = 'plain' | 'gqa';
 export type RotaryForm = 'none-or-unknown' | 'ops' | 'rotary-embedding-op' | 'gqa-fused';
 
 export interface GqaAttributes {

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { ensureTinyModel } from '../tinymodel';
 import type { DeviceName } from './device';
 import { DtypeName, DtypeRequest, selectLocalDtype } from './dtype';

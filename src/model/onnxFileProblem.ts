@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { ProtobufFormatError } from './protobufScanner';
 
 const LFS_POINTER = 'version https://git-lfs.github.com/spec/';

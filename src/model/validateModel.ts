@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 import { GraphInfo, inspectGraph, TensorInfo } from './graphInfo';
 
 /** model_type values run without comment. */

@@ -1,4 +1,4 @@
-import { ExitCode, UserError } from '../cli/exitCodes';
+import { ExitCode, UserError } from '../errors';
 
 const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on the device',

@@ -3,7 +3,7 @@ import { BatchRows, maskToInt64, StepFeeds } from './batchRows';
 import { CacheLayout, compactedLayout, maskAlignedLayout } from './cacheLayout';
 
 export type PaddingSide = 'left' | 'right';
-export type AttentionKind = 'plain' | 'gqa';
+import { AttentionKind } from '../attentionKind';
 
 /**
  * The padding protocol: the one place that decides, for a whole run, how prompts are padded, what mask and position ids

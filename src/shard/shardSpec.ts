@@ -1,4 +1,4 @@
-import { UserError } from '../cli/exitCodes';
+import { UserError } from '../errors';
 
 export interface ShardSpec {
   /** 0-based shard index, 0 <= index < count. */

@@ -1,8 +1,9 @@
+import type { AttentionKind } from '../attentionKind';
 import type { DtypeName } from '../model/dtype';
 import { TinyQuantization, WeightDtype, resolveGraphVariants } from './graphVariants';
 
 /** How attention is expressed in the graph (see NOTES.md "Two attention styles"). */
-export type TinyAttention = 'plain' | 'gqa';
+export type TinyAttention = AttentionKind;
 /**
  * Rotary form of a `gqa` graph: `op` = a separate com.microsoft RotaryEmbedding on q and k fed by
  * position_ids; `fused` = GroupQueryAttention's own do_rotary (positions derived from seqlens_k and

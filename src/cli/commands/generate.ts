@@ -8,7 +8,7 @@ import { parseDtype } from '../../model/dtype';
 import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
-import { ExitCode, UserError } from '../exitCodes';
+import { ExitCode, UserError } from '../../errors';
 import { checkReportPath } from '../reportPath';
 import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOptions';
 import { addGenerationParamOptions, generationFlagsOf } from '../paramOptions';

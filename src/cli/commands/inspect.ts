@@ -1,3 +1,4 @@
+import { GQA_NEEDS_RIGHT_PADDING } from '../../attentionKind';
 import { Command, Option } from 'commander';
 import { colorLevel } from '../../diagnostics/colorLevel';
 import { Finding } from '../../diagnostics/finding';
@@ -123,7 +124,7 @@ function dimsText(m: ModelDescription): string {
 }
 
 function attentionText(m: ModelDescription): string {
-  if (m.attention === 'gqa') return 'GroupQueryAttention (com.microsoft contrib op): assumes right padding';
+  if (m.attention === 'gqa') return GQA_NEEDS_RIGHT_PADDING;
   return 'plain (standard ONNX ops, the mask applied inside the graph): correct with left or right padding';
 }
 

@@ -9,7 +9,7 @@ import { mergeShardOutputs } from '../../merge/mergeOutputs';
 import { formatMergeSummary } from '../../merge/mergeSummary';
 import { writeMergedOutput } from '../../merge/writeMerged';
 import { InputFileError } from '../../input/errors';
-import { ExitCode, UserError } from '../exitCodes';
+import { ExitCode, UserError } from '../../errors';
 
 interface MergeCommandOptions {
   input?: string;

@@ -1,6 +1,7 @@
+import { GQA_NEEDS_RIGHT_PADDING } from '../../attentionKind';
 import { Command, Option } from 'commander';
 import * as path from 'path';
-import { UserError } from '../exitCodes';
+import { UserError } from '../../errors';
 import { DTYPE_NAMES, DtypeName, isDtypeName } from '../../model/dtype';
 import {
   DEFAULT_GQA_ROTARY,
@@ -54,7 +55,7 @@ export function registerTinyModel(program: Command): void {
   command
     .option('--logits-to-keep', 'add the num_logits_to_keep input (logits for the last k positions only)')
     .addOption(
-      new Option('--attention <kind>', 'plain ONNX ops, or com.microsoft GroupQueryAttention with fused RMSNorms (assumes right padding)')
+      new Option('--attention <kind>', `plain ONNX ops, or gqa: fused RMSNorms and ${GQA_NEEDS_RIGHT_PADDING}`)
         .choices(TINY_ATTENTIONS)
         .default(DEFAULT_TINY_OPTIONS.attention),
     )

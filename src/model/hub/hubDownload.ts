@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AutoConfig, AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
-import { UserError } from '../../cli/exitCodes';
+import { UserError } from '../../errors';
 import type { DeviceName } from '../device';
 import { autoDtypeCandidates, autoReason, configRecommendedDtype, DtypeName, DtypeRequest, listDtypeVariants, onnxFileForDtype, selectLocalDtype } from '../dtype';
 import { inspectGraph } from '../graphInfo';

@@ -1,5 +1,5 @@
 /** Turns what transformers.js and fetch throw during a hub download into messages a user can act on. */
-import { UserError } from '../../cli/exitCodes';
+import { UserError } from '../../errors';
 
 export interface HubErrorContext {
   modelId: string;

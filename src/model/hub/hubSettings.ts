@@ -1,7 +1,7 @@
 /** Where hub models come from and where they are cached: options first, then environment variables. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UserError } from '../../cli/exitCodes';
+import { UserError } from '../../errors';
 
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';

@@ -1,7 +1,7 @@
 /** `--offline` / HF_HUB_OFFLINE=1: a hub model is taken from the cache folder as it is, or refused naming what is missing. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UserError } from '../../cli/exitCodes';
+import { UserError } from '../../errors';
 import type { DeviceName } from '../device';
 import { DtypeName, DtypeRequest, listDtypeVariants, onnxFileForDtype, selectLocalDtype } from '../dtype';
 import { inspectGraph } from '../graphInfo';

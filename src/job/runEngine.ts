@@ -1,0 +1,58 @@
+import { EngineStats } from '../engine/engineStats';
+import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
+import { LoadedModel } from '../model/loadModel';
+import { effectiveBatchSize } from '../schedule/batchingSupport';
+import { GenerateJobOptions } from './jobOptions';
+import { memoryPlan } from './memoryPlan';
+import { PreparedRequest, sequenceSpecs } from './preparedRequest';
+import { RecordWriter } from './recordWriter';
+import { RunDiagnostics } from './runDiagnostics';
+import { SampleGatherer } from './sampleGatherer';
+import { SequenceHandlers } from './sequenceHandlers';
+import { StageTimer } from './stageTimer';
+
+export interface EngineRun {
+  stats: EngineStats;
+  /** Requests neither written nor failed because the run was aborted. */
+  unfinished: number;
+}
+
+type EngineRunOptions = Pick<
+  GenerateJobOptions,
+  'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'signal' | 'echoParams' | 'onProgress' | 'onStart' | 'onToken' | 'log'
+>;
+
+export interface EngineRunContext {
+  model: LoadedModel;
+  settings: string;
+  records: RecordWriter;
+  diagnostics: RunDiagnostics;
+  timer: StageTimer;
+}
+
+/** Step 4: runs every sample of every prepared request through the engine; records are written as requests complete. */
+export async function runEngine(prepared: readonly PreparedRequest[], context: EngineRunContext, options: EngineRunOptions): Promise<EngineRun> {
+  const { model, timer } = context;
+  const specs = prepared.flatMap((request) => sequenceSpecs(request, model, options.onToken));
+  const memory = memoryPlan(model, options);
+  const handlers = new SequenceHandlers({
+    model,
+    records: context.records,
+    diagnostics: context.diagnostics,
+    gatherer: new SampleGatherer({ settings: context.settings, echoParams: options.echoParams }),
+    total: prepared.length,
+    onProgress: options.onProgress,
+    log: options.log,
+  });
+  const limits = {
+    batchSize: effectiveBatchSize(model.graph, options.batchSize),
+    maxBatchTokens: memory.maxBatchTokens,
+    maxCacheTokens: memory.maxCacheTokens,
+    signal: options.signal,
+  };
+  options.onStart?.(prepared.length);
+  const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, limits, handlers.engineHandlers);
+  timer.add('prefill', result.stats.prefillMs);
+  timer.add('decode', result.stats.decodeMs);
+  return { stats: result.stats, unfinished: new Set(result.unfinished.map((spec) => spec.request.prepared)).size };
+}
