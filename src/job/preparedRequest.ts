@@ -1,7 +1,7 @@
 import { ContextFit, fitToContext } from '../schedule/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
-import { LoadedModel } from '../model/loadModel';
+import { LoadedModel, ModelFiles } from '../model/loadModel';
 import { SequenceOutput } from '../output/sequenceOutput';
 import { RequestSampler } from '../sample/sampler';
 import { resolveSampleSeed } from '../sample/seededRng';
@@ -30,7 +30,7 @@ export type Preparation =
   | { ok: false; code: string; message: string; fit?: ContextFit };
 
 /** Tokenizes a request and checks it fits the model's context; prompt + max_tokens over it lowers max_tokens. */
-export function prepareRequest(request: GenerationRequest, defaults: GenerationDefaults, model: LoadedModel): Preparation {
+export function prepareRequest(request: GenerationRequest, defaults: GenerationDefaults, model: ModelFiles): Preparation {
   const settings = requestSettings(defaults, request.params);
   const promptIds = encodePrompt(model.tokenizer, request, {
     enableThinking: settings.enableThinking,

@@ -21,7 +21,7 @@ import {
 import { ContextFit } from '../schedule/contextFit';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
-import { LoadedModel } from '../model/loadModel';
+import { ModelFiles } from '../model/loadModel';
 import { addedTokenTexts } from '../tokenize/literalText';
 import { appendStepSummary } from '../diagnostics/stepSummary';
 
@@ -51,7 +51,7 @@ export class RunDiagnostics {
   private promptTokens = 0;
   private completionTokens = 0;
 
-  constructor(private readonly model: LoadedModel, private readonly options: DiagnosticsOptions) {
+  constructor(private readonly model: ModelFiles, private readonly options: DiagnosticsOptions) {
     // Printed once, in the end-of-run summary (not also at load: the same message twice per run is noise).
     this.modelLevel = this.kept(modelFindings(model, { requestedBatchSize: options.requestedBatchSize }));
   }

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
+import { GenerateJobOptions, GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
 import { OutputWriteError } from '../../output/outputWriteError';
 import { FailOn } from '../../diagnostics/gate';
@@ -14,6 +14,9 @@ import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOpti
 import { addGenerationParamOptions, generationFlagsOf } from '../paramOptions';
 import { FINDING_CODES } from '../../diagnostics/findingCatalog';
 import { createProgress } from '../progress';
+import { describeDuration, durationOption } from '../duration';
+import { renderDryRun } from '../dryRunSummary';
+import { runDryRun } from '../../job/dryRun';
 import { resumeCommand } from '../resumeCommand';
 
 export const DEFAULT_MODEL = 'onnx-community/Qwen3-0.6B-ONNX';
@@ -33,6 +36,8 @@ function byteSize(value: string): number {
 }
 
 interface GenerateCliOptions extends ModelSourceCliOptions, Record<string, unknown> {
+  dryRun: boolean;
+  maxTime?: number;
   ignoreFinding: string[];
   quiet?: boolean;
   reportFormat?: ReportFormat;
@@ -78,6 +83,8 @@ export function registerGenerate(program: Command): void {
     .option('--echo-params', 'add the effective parameters of each request to its output line', false)
     .addOption(new Option('--format <format>', 'output line format (auto: openai when the input is OpenAI Batch lines)').choices(['auto', 'qwen-gen', 'openai']).default('auto'))
     .option('--strict', 'validate the whole input first and stop before generating if any line is bad', false)
+    .option('--dry-run', 'read, validate and tokenize everything, run the diagnostics, print token counts and the planned batches; load no weights, generate nothing', false)
+    .option('--max-time <duration>', 'stop admitting work after this long (e.g. 50m, 1h30m), keep complete lines, exit 3 with the --resume command', durationOption('--max-time'))
     .option('--shard <K/N>', 'process only shard K of N (0-based; auto/N reads the index from the environment)')
     .option('--token-ids', 'add completion_token_ids to each output line', false)
     .option('-q, --quiet', 'print only errors and the final one-line result on stderr')
@@ -105,15 +112,19 @@ export function registerGenerate(program: Command): void {
       };
       const interruption = watchInterruptions(log);
       const downloads = createDownloadProgress();
+      // --max-time: from the start of the run (model loading included), the same graceful stop as a first Ctrl-C.
+      const deadline = new AbortController();
+      const timer = opts.maxTime !== undefined ? setTimeout(() => deadline.abort(), opts.maxTime) : undefined;
+      timer?.unref();
       try {
-        const result = await runGenerateJob({
+        const jobOptions: GenerateJobOptions = {
           input,
           model: opts.model,
           output: opts.output,
           overwrite: opts.overwrite,
           resume: opts.resume,
           force: opts.force,
-          signal: interruption.signal,
+          signal: AbortSignal.any([interruption.signal, deadline.signal]),
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
           maxMemory: opts.maxMemory,
@@ -144,11 +155,20 @@ export function registerGenerate(program: Command): void {
           onToken: () => progress.token(),
           beforeStdoutWrite: process.stdout.isTTY ? () => progress.clear() : undefined,
           log,
-        });
+        };
+        if (opts.dryRun) {
+          const dry = await runDryRun(jobOptions, (record) => process.stdout.write(`${JSON.stringify(record)}\n`));
+          if (!opts.quiet) process.stderr.write(renderDryRun(dry));
+          printRunSummary(dry.report, { quiet: opts.quiet });
+          process.exitCode = dry.exitCode;
+          return;
+        }
+        const result = await runGenerateJob(jobOptions);
         progress.stop();
         if (result.report) printRunSummary(result.report, { quiet: opts.quiet });
-        if (result.interrupted) log(interruptedMessage(result, opts.output, input));
-        process.exitCode = result.exitCode;
+        const byDeadline = result.interrupted && deadline.signal.aborted && interruption.received === null;
+        if (result.interrupted) log(interruptedMessage(result, opts.output, input, byDeadline ? `stopped by --max-time ${describeDuration(opts.maxTime!)}` : 'interrupted'));
+        process.exitCode = byDeadline ? ExitCode.maxTime : result.exitCode;
       } catch (error) {
         // `qwen-gen ... | head -1`: the reader has all it wants; stopping quietly is the expected outcome, not a failure.
         if (error instanceof OutputWriteError && error.brokenPipe) {
@@ -157,6 +177,7 @@ export function registerGenerate(program: Command): void {
         }
         throw error;
       } finally {
+        if (timer) clearTimeout(timer);
         downloads.stop();
         progress.stop();
         // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C during the wind-down then
@@ -166,8 +187,8 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined): string {
-  const notDone = `interrupted: ${result.unfinished} request(s) not done (${result.written + result.failed} line(s) written by this run are complete)`;
+function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined, why: string): string {
+  const notDone = `${why}: ${result.unfinished} request(s) not done (${result.written + result.failed} line(s) written by this run are complete)`;
   if (output === undefined) return `${notDone}; to be able to resume a run, write to a file with -o FILE`;
   const fromStdin = input === undefined || input === '-' ? ' (with the same input on stdin)' : '';
   return `${notDone}. To continue${fromStdin}, run:\n  ${resumeCommand(process.argv.slice(2))}`;
