@@ -9,6 +9,8 @@ import { RecordWriter } from './recordWriter';
 import { runEngine } from './runEngine';
 import { settingsFingerprint } from './settingsFingerprint';
 import { StageTimer } from './stageTimer';
+import { reorderFile } from '../output/reorderFile';
+import { inputOrder } from './inputOrder';
 
 export type { GenerateJobOptions, GenerateJobResult, OutputFormat } from './jobOptions';
 
@@ -28,6 +30,7 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     timer,
     onRecord: options.onRecord,
     beforeStdoutWrite: options.beforeStdoutWrite,
+    ordered: options.ordered ? [...input.inputErrors.map((e) => e.index), ...todo.map((r) => r.index)] : undefined,
   });
   let outcome: JobOutcome;
   let report: Report;
@@ -43,5 +46,6 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
     records.close();
     await model.runner.release();
   }
+  if (options.ordered && options.output !== undefined) await reorderFile(options.output, inputOrder(input));
   return jobResult(outcome, report, options.signal?.aborted === true);
 }

@@ -32,6 +32,8 @@ export interface GenerateJobOptions {
   reportFile?: string;
   reportFormat: ReportFormat;
   failOn: FailOn;
+  /** Output in input order (held back on stdout; a file is rewritten in order at the end). */
+  ordered?: boolean;
   /** --ignore-finding codes. */
   ignoreFindings?: string[];
   flags: GenerationFlags;
