@@ -6,6 +6,7 @@ import { GENERATION_PARAMS } from '../params/generationParams';
 import type { ChatMessage, GenerationRequest, InputWarning, RequestParams } from './request';
 import { isPlainObject } from './safeJson';
 import { unknownFieldProblem } from './unknownField';
+import { extraField, LineParseOptions } from './extraFields';
 
 const LINE_KEYS = ['custom_id', 'method', 'url', 'body'];
 export const OPENAI_CHAT_URL = '/v1/chat/completions';
@@ -41,9 +42,12 @@ export function isOpenAiBatchShape(object: Record<string, unknown>): boolean {
  * `enable_thinking` may also come as vLLM's `chat_template_kwargs.enable_thinking`. `body.metadata` passes
  * through. As in the OpenAI API, `null` means "not given".
  */
-export function parseOpenAiBatchLine(object: Record<string, unknown>, line: number, index: number): GenerationRequest {
-  for (const key of Object.keys(object)) {
-    if (!LINE_KEYS.includes(key)) throw unknownFieldProblem(key, '', LINE_KEYS);
+export function parseOpenAiBatchLine(object: Record<string, unknown>, line: number, index: number, options: LineParseOptions = {}): GenerationRequest {
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (LINE_KEYS.includes(key)) continue;
+    extraField(key, LINE_KEYS, options);
+    extra[key] = value;
   }
   const customId = requireField(object, 'custom_id');
   if (typeof customId !== 'string' || customId === '') throw fieldProblem('custom_id', 'must be a non-empty string', customId);
@@ -57,6 +61,7 @@ export function parseOpenAiBatchLine(object: Record<string, unknown>, line: numb
   const { messages, params, metadata, warnings } = parseBody(body);
   const request: GenerationRequest = { id: customId, index, line, kind: 'messages', messages, params, customId };
   if (metadata !== undefined) request.metadata = metadata;
+  if (Object.keys(extra).length > 0) request.extra = extra;
   if (warnings.length > 0) request.warnings = warnings;
   return request;
 }

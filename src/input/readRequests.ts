@@ -1,9 +1,10 @@
 import { readLines, type InputSource, type LineReaderOptions } from './lineReader';
 import { parseInputLine, type ParsedLine } from './parseRequest';
+import type { LineParseOptions } from './extraFields';
 import type { GenerationRequest, InputError, InputFormat } from './request';
 import { RequestSequenceChecker } from './requestSequence';
 
-export type ReadRequestsOptions = LineReaderOptions;
+export type ReadRequestsOptions = LineReaderOptions & LineParseOptions;
 
 export interface ReadRequestsResult {
   /** Valid requests in input order. */
@@ -46,7 +47,7 @@ export function streamRequests(source: InputSource, options: ReadRequestsOptions
     async *[Symbol.asyncIterator]() {
       for await (const line of lines) {
         inputCount++;
-        yield checker.check(parseInputLine(line));
+        yield checker.check(parseInputLine(line, { keepFields: options.keepFields }));
       }
     },
   };

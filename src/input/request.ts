@@ -63,6 +63,8 @@ export interface GenerationRequest {
    * carried through unchanged so the output writer can echo it; never interpreted.
    */
   metadata?: Record<string, unknown>;
+  /** --keep-fields: the line's unknown top-level fields, copied to the output record. */
+  extra?: Record<string, unknown>;
   warnings?: InputWarning[];
 }
 

@@ -32,6 +32,8 @@ export interface GenerateJobOptions {
   reportFile?: string;
   reportFormat: ReportFormat;
   failOn: FailOn;
+  /** --keep-fields: unknown top-level input fields are copied to the output record instead of refused. */
+  keepFields?: boolean;
   /** Output in input order (held back on stdout; a file is rewritten in order at the end). */
   ordered?: boolean;
   /** --ignore-finding codes. */

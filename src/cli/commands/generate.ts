@@ -38,6 +38,7 @@ function byteSize(value: string): number {
 interface GenerateCliOptions extends ModelSourceCliOptions, Record<string, unknown> {
   dryRun: boolean;
   ordered: boolean;
+  keepFields: boolean;
   maxTime?: number;
   ignoreFinding: string[];
   quiet?: boolean;
@@ -84,6 +85,7 @@ export function registerGenerate(program: Command): void {
     .option('--echo-params', 'add the effective parameters of each request to its output line', false)
     .addOption(new Option('--format <format>', 'output line format (auto: openai when the input is OpenAI Batch lines)').choices(['auto', 'qwen-gen', 'openai']).default('auto'))
     .option('--strict', 'validate the whole input first and stop before generating if any line is bad', false)
+    .option('--keep-fields', 'copy unknown top-level input fields (answer, label, …) to the output record instead of refusing the line', false)
     .option('--ordered', 'write output lines in input order (default: as requests finish; with -o the file is rewritten in order at the end)', false)
     .option('--dry-run', 'read, validate and tokenize everything, run the diagnostics, print token counts and the planned batches; load no weights, generate nothing', false)
     .option('--max-time <duration>', 'stop admitting work after this long (e.g. 50m, 1h30m), keep complete lines, exit 3 with the --resume command', durationOption('--max-time'))
@@ -135,6 +137,7 @@ export function registerGenerate(program: Command): void {
           format: opts.format,
           strict: opts.strict,
           ordered: opts.ordered,
+          keepFields: opts.keepFields,
           shard: opts.shard ? parseShardSpec(opts.shard, process.env) : undefined,
           reportFile: report.file,
           reportFormat: report.format,
