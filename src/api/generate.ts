@@ -35,6 +35,10 @@ export interface GenerateOptions {
   tokenIds?: boolean;
   echoParams?: boolean;
   format?: 'auto' | 'qwen-gen' | 'openai';
+  /** Yield records in input order (held until their predecessors are out) instead of completion order. */
+  ordered?: boolean;
+  /** Copy unknown top-level request fields to the records instead of refusing the request. */
+  keepFields?: boolean;
   threads?: number;
   device?: 'cpu' | 'cuda';
   /** Stops admitting work when aborted; the records of finished requests have all been yielded. */
@@ -90,6 +94,8 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
     echoParams: options.echoParams ?? false,
     format: options.format ?? 'auto',
     strict: false,
+    ordered: options.ordered,
+    keepFields: options.keepFields,
     reportFormat: 'json',
     failOn: options.failOn ?? 'error',
     flags,
