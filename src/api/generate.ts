@@ -7,7 +7,7 @@ import { checkParamValue } from '../params/checkParamValue';
 import { GENERATION_PARAMS, ParamName, paramSpec } from '../params/generationParams';
 import { settingKey } from '../params/settingKey';
 import { parseDtype } from '../model/dtype';
-import { DEFAULT_MODEL } from '../cli/commands/generate';
+import { DEFAULT_MODEL_ID } from '../model/modelSource';
 
 /** One request: the same object as a JSONL input line (`{"id", "prompt" | "messages", ...parameters}`), or the line's text. */
 export type GenerateRequest = Record<string, unknown> | string;
@@ -84,7 +84,7 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
   };
   const job = runGenerateJob({
     input: new TextEncoder().encode(text),
-    model: options.model ?? DEFAULT_MODEL,
+    model: options.model ?? DEFAULT_MODEL_ID,
     overwrite: false,
     signal: options.signal,
     batchSize: options.batchSize ?? 8,

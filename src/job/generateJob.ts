@@ -1,9 +1,9 @@
-import { resolveDefaults } from './generationDefaults';
 import { Report } from '../diagnostics/report';
 import { finishReport, JobOutcome, jobResult } from './closeJob';
+import { resolveDefaults } from './generationDefaults';
 import { GenerateJobOptions, GenerateJobResult } from './jobOptions';
 import { loadCheckedModel } from './loadCheckedModel';
-import { openJob } from './openJob';
+import { OpenedJob, openJob } from './openJob';
 import { prepareRequests } from './prepareRequests';
 import { RecordWriter } from './recordWriter';
 import { runEngine } from './runEngine';
@@ -18,7 +18,16 @@ export type { GenerateJobOptions, GenerateJobResult, OutputFormat } from './jobO
 export async function runGenerateJob(options: GenerateJobOptions): Promise<GenerateJobResult> {
   const started = performance.now();
   const timer = new StageTimer();
-  const { input, target, todo } = await openJob(options, timer);
+  const opened = await openJob(options, timer);
+  try {
+    return await generate(opened, options, timer, started);
+  } finally {
+    opened.target.release(); // already released when the output was closed; this covers a failure before that
+  }
+}
+
+async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: StageTimer, started: number): Promise<GenerateJobResult> {
+  const { input, target, todo } = opened;
   const { model, diagnostics } = await loadCheckedModel(options, timer);
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);

@@ -5,7 +5,7 @@ import { readRequests } from '../input/readRequests';
 import { GenerationRequest, InputError, InputFormat } from '../input/request';
 import { shardOwns } from '../shard/assignShard';
 import { GenerateJobOptions } from './jobOptions';
-import { OutputTarget } from './outputTarget';
+import { OutputTarget } from '../output/outputTarget';
 import { StageTimer } from './stageTimer';
 
 /** This run's share of the input: its requests, the lines that were not requests, and the output format. */

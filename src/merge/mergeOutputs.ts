@@ -1,8 +1,8 @@
 import { RequestId } from '../shard/requestId';
 import { ExpectedIds, readExpectedIds } from './inputIds';
 import { MergeResult, MergedLineRef, RequestRef, SettingsGroup } from './mergeResult';
-import { classifyOutputLine, OutputLineInfo } from './outputLine';
-import { lineText, readLines } from './readLines';
+import { ClassifiedLine, classifyOutputLine, idProblem, OutputLineInfo } from '../output/outputLine';
+import { lineText, readLines } from '../output/readLines';
 import { recordKey } from './recordKey';
 
 export interface MergeOptions {
@@ -50,7 +50,7 @@ export async function mergeShardOutputs(files: string[], options: MergeOptions =
     for await (const line of readLines(file)) {
       const text = lineText(line.bytes);
       if (text.trim() === '') continue;
-      const classified = classifyOutputLine(text);
+      const classified = identified(classifyOutputLine(text));
       if (!classified.ok) {
         if (line.terminated) result.invalidLines.push({ file, line: line.lineNumber, reason: classified.reason });
         else result.tornLines.push({ file, line: line.lineNumber, bytes: line.bytes.length });
@@ -119,6 +119,12 @@ export async function mergeShardOutputs(files: string[], options: MergeOptions =
     result.tornLines.length === 0 &&
     result.invalidLines.length === 0;
   return result;
+}
+
+/** Merge needs every line identified: an error record without an id is identified by its input index. */
+function identified(classified: ClassifiedLine): ClassifiedLine {
+  if (!classified.ok || classified.info.id !== null || classified.info.index !== undefined) return classified;
+  return { ok: false, reason: idProblem(classified.info.format) };
 }
 
 function requestRef(line: IndexedLine): RequestRef {

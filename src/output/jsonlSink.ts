@@ -21,6 +21,8 @@ export class JsonlSink {
     private readonly reportAsFile: boolean,
     /** File size after the last complete line. */
     private size: number,
+    /** Runs once the file is closed (releases the output lock). */
+    private readonly afterClose: () => void = () => {},
   ) {}
 
   static stdout(): JsonlSink {
@@ -28,11 +30,11 @@ export class JsonlSink {
   }
 
   /** Opens `file` for writing: `append` keeps existing content (resume), otherwise the file must not already have content unless `overwrite`. */
-  static file(file: string, mode: 'create' | 'overwrite' | 'append'): JsonlSink {
+  static file(file: string, mode: 'create' | 'overwrite' | 'append', afterClose?: () => void): JsonlSink {
     const flags = mode === 'append' ? 'a' : mode === 'overwrite' ? 'w' : 'wx';
     const fd = fs.openSync(file, flags);
     const stat = fs.fstatSync(fd);
-    return new JsonlSink(fd, stat.isFile(), file, true, true, stat.isFile() ? stat.size : 0);
+    return new JsonlSink(fd, stat.isFile(), file, true, true, stat.isFile() ? stat.size : 0, afterClose);
   }
 
   write(record: object): void {
@@ -52,7 +54,11 @@ export class JsonlSink {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.ownsFd) fs.closeSync(this.fd);
+    try {
+      if (this.ownsFd) fs.closeSync(this.fd);
+    } finally {
+      this.afterClose();
+    }
   }
 
   /** Cuts a partly written line off, best effort: the write already failed, and resume drops a torn tail anyway. */

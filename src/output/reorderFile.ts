@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomically } from '../merge/atomicWrite';
+import { writeFileAtomically } from './atomicWrite';
 
 /**
  * Rewrites a JSONL output file in input order, atomically (a temporary file renamed over it): `--ordered -o FILE`. Lines

@@ -1,4 +1,4 @@
-import type { RequestParams } from '../input/request';
+import type { RequestParams } from './requestParams';
 
 /**
  * THE list of generation parameters. Everything else is derived from it: the JSONL validation (input/params.ts), the

@@ -8,7 +8,7 @@ import { describeModel, ModelDescription, TokenDescription } from '../../diagnos
 import { modelFindings } from '../../diagnostics/modelFindings';
 import { buildReport, Report } from '../../diagnostics/report';
 import { TensorInfo } from '../../model/graphInfo';
-import { loadModel, LoadModelOptions } from '../../model/loadModel';
+import { inspectModel } from '../../api/inspect';
 import { parseDtype } from '../../model/dtype';
 import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOptions';
 import chalk from 'chalk';
@@ -63,15 +63,7 @@ export function registerInspect(program: Command, io: InspectIo = processIo): vo
     });
 }
 
-/** Loads the model (and releases its session), and returns the model-level report. */
-export async function inspectModel(spec: string, failOn: FailOn = DEFAULT_FAIL_ON, source: LoadModelOptions = {}): Promise<Report> {
-  const model = await loadModel(spec, source);
-  try {
-    return buildReport({ model: describeModel(model, { io: true }), settings: null, findings: modelFindings(model), figures: null, failOn });
-  } finally {
-    await model.runner.release();
-  }
-}
+export { inspectModel };
 
 /** The human text of `inspect`: the model's facts, then its findings. */
 export function renderInspection(report: Report, options: { color: boolean }): string {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { writeFileAtomically } from '../../merge/atomicWrite';
+import { writeFileAtomically } from '../../output/atomicWrite';
 import { expandFileArguments } from '../../merge/expandFileArguments';
 import { mergeReports } from '../../merge/mergeReports';
 import { mergeShardOutputs } from '../../merge/mergeOutputs';

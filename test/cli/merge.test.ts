@@ -1,0 +1,171 @@
+import { Command } from 'commander';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerMerge } from '../../src/cli/commands/merge';
+import { UserError } from '../../src/errors';
+import { naturalCompare } from '../../src/merge/expandFileArguments';
+
+let dir: string;
+let stderr: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'qwen-gen-merge-cli-'));
+  stderr = '';
+  jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  });
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.exitCode = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function runMerge(...args: string[]): Promise<number | string | undefined> {
+  const program = new Command().exitOverride();
+  registerMerge(program);
+  process.exitCode = undefined;
+  await program.parseAsync(['merge', ...args], { from: 'user' });
+  return process.exitCode;
+}
+
+function write(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const line = (id: string, index: number, settings = 'fp-A'): string =>
+  `${JSON.stringify({ id, index, text: id.toUpperCase(), finish_reason: 'stop', usage: { prompt_tokens: 1, completion_tokens: 1 }, settings })}\n`;
+const INPUT = ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ id, prompt: id })).join('\n');
+
+function writeShards(): void {
+  write('shard-0.jsonl', line('c', 2) + line('a', 0));
+  write('shard-1.jsonl', line('d', 3));
+  write('shard-10.jsonl', line('b', 1));
+}
+
+describe('qwen-gen merge', () => {
+  it('merges shards named by a glob, in input order, atomically, and exits 0 when complete', async () => {
+    writeShards();
+    const out = join(dir, 'merged.jsonl');
+    expect(await runMerge(out, join(dir, 'shard-*.jsonl'), '--input', write('prompts.jsonl', INPUT))).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('b', 1) + line('c', 2) + line('d', 3));
+    expect(stderr).toMatch(/merged 4 lines from 3 shard file\(s\)/);
+    expect(stderr).toMatch(/missing 0, duplicates 0, errors 0, mismatched settings 0/);
+    expect(stderr).toMatch(/complete/);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('exits 1 and names the missing ids when a shard is absent; --allow-incomplete exits 0 but still reports', async () => {
+    writeShards();
+    const input = write('prompts.jsonl', INPUT);
+    const out = join(dir, 'merged.jsonl');
+    expect(await runMerge(out, join(dir, 'shard-0.jsonl'), join(dir, 'shard-1.jsonl'), '--input', input)).toBe(1);
+    expect(stderr).toMatch(/missing 1/);
+    expect(stderr).toContain('missing: "b" (input line 2)');
+    expect(stderr).toMatch(/INCOMPLETE/);
+    expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('c', 2) + line('d', 3));
+
+    stderr = '';
+    expect(await runMerge(out, join(dir, 'shard-0.jsonl'), '--input', input, '--allow-incomplete')).toBe(0);
+    expect(stderr).toMatch(/missing 2/);
+    expect(stderr).toMatch(/INCOMPLETE \(allowed by --allow-incomplete\)/);
+  });
+
+  it('exits 1 on a duplicated id and on mismatched settings', async () => {
+    write('s0.jsonl', line('a', 0) + line('b', 1));
+    write('s1.jsonl', line('b', 1));
+    expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 's?.jsonl'))).toBe(1);
+    expect(stderr).toMatch(/duplicates 1/);
+    expect(stderr).toContain(`"b" in ${join(dir, 's0.jsonl')}:2 (kept), ${join(dir, 's1.jsonl')}:1`);
+
+    stderr = '';
+    write('s1.jsonl', line('c', 2, 'fp-B'));
+    expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 's?.jsonl'))).toBe(1);
+    expect(stderr).toMatch(/mismatched settings 1/);
+    expect(stderr).toMatch(/fp-B: 1 line\(s\)/);
+  });
+
+  it('skips the output file when a pattern matches it, and refuses it when named literally', async () => {
+    writeShards();
+    const out = write('merged.jsonl', 'old content that is not JSON\n');
+    expect(await runMerge(out, join(dir, '*.jsonl'))).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('b', 1) + line('c', 2) + line('d', 3));
+    await expect(runMerge(out, out)).rejects.toThrow(/output file .* also named as a shard/);
+  });
+
+  it('writes to stdout with "-"', async () => {
+    writeShards();
+    const chunks: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: Uint8Array, callback?: (error?: Error | null) => void) => {
+      chunks.push(Buffer.from(chunk).toString('utf8'));
+      callback?.();
+      return true;
+    }) as typeof process.stdout.write);
+    expect(await runMerge('-', join(dir, 'shard-1*.jsonl'))).toBe(0);
+    expect(chunks.join('')).toBe(line('b', 1) + line('d', 3));
+    expect(stderr).toMatch(/into stdout/);
+    expect(stderr).toMatch(/completeness not checked/);
+  });
+
+  it('merges shard reports with --reports and --report-out', async () => {
+    writeShards();
+    const report = (n: number) => JSON.stringify({ version: 1, figures: { requests: n }, findings: [{ code: 'pad_is_eos', evidence: { pad: 1 } }] });
+    write('r0.json', report(2));
+    write('r1.json', report(1));
+    const reportOut = join(dir, 'report.json');
+    expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 'shard-*.jsonl'), '--reports', join(dir, 'r*.json'), '--report-out', reportOut)).toBe(0);
+    expect(JSON.parse(readFileSync(reportOut, 'utf8'))).toEqual({
+      version: 1,
+      figures: { requests: 3 },
+      findings: [{ code: 'pad_is_eos', evidence: { pad: 1 } }],
+      shards: 2,
+    });
+  });
+
+  it('usage errors are UserErrors with exit code 2', async () => {
+    writeShards();
+    const out = join(dir, 'm.jsonl');
+    const usage = async (...args: string[]): Promise<string> => {
+      const failure = await runMerge(...args).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(UserError);
+      expect((failure as UserError).exitCode).toBe(2);
+      return (failure as UserError).message;
+    };
+    expect(await usage(out, join(dir, 'nothing-*.jsonl'))).toMatch(/no files match/);
+    expect(await usage(out, join(dir, 'absent.jsonl'))).toMatch(/no such file/);
+    expect(await usage(out, join(dir, 'shard-0.jsonl'), '--input', join(dir, 'absent.jsonl'))).toMatch(/input file not found/);
+    expect(await usage(out, join(dir, 'shard-0.jsonl'), '--reports', join(dir, 'shard-0.jsonl'))).toMatch(/--report-out/);
+    expect(await usage(out, join(dir, 'shard-0.jsonl'), '--reports', join(dir, 'shard-0.jsonl'), '--report-out', join(dir, 'r.json'))).toMatch(
+      /cannot read report/,
+    );
+    expect(await usage(join(dir, 'no-dir', 'm.jsonl'), join(dir, 'shard-0.jsonl'))).toMatch(/cannot write/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('expands patterns in directory segments, relative to the working directory', async () => {
+    for (const k of [0, 1]) {
+      mkdirSync(join(dir, `run-${k}`));
+      write(join(`run-${k}`, 'out.jsonl'), line(['a', 'b'][k], k));
+    }
+    write(join('run-1', '.hidden.jsonl'), line('z', 9));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(await runMerge('merged.jsonl', 'run-*/*.jsonl')).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(readFileSync(join(dir, 'merged.jsonl'), 'utf8')).toBe(line('a', 0) + line('b', 1));
+    expect(stderr).toMatch(/from 2 shard file/);
+  });
+
+  it('sorts pattern matches naturally', () => {
+    expect(['shard-10', 'shard-2', 'shard-1'].sort(naturalCompare)).toEqual(['shard-1', 'shard-2', 'shard-10']);
+  });
+});

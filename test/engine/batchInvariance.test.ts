@@ -1,0 +1,91 @@
+import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { encodePrompt } from '../../src/tokenize/promptEncoder';
+import { greedyTokens, maskWithheld } from '../helpers/greedyRun';
+import { maxAbsDifference } from '../helpers/maxAbsDifference';
+import { RAW_PROMPTS, VARIED_MESSAGES } from '../helpers/prompts';
+import { buildTestModel } from '../helpers/testModels';
+
+let model: LoadedModel;
+/** The same model folder run on its original graph (logits for every position), not the derived logits-gathering one. */
+let fullLogitsModel: LoadedModel;
+let prompts: number[][];
+
+beforeAll(async () => {
+  const dir = await buildTestModel('invariance');
+  model = await loadModel(dir);
+  fullLogitsModel = await loadModel(dir, { gatherLogits: false });
+  prompts = [
+    ...VARIED_MESSAGES.map((messages) => encodePrompt(model.tokenizer, { messages }, { enableThinking: true })),
+    ...RAW_PROMPTS.map((prompt) => encodePrompt(model.tokenizer, { prompt }, { enableThinking: true })),
+  ];
+});
+
+afterAll(async () => {
+  await model?.runner.release();
+  await fullLogitsModel?.runner.release();
+});
+
+test('the default run uses the derived graph; the comparison model uses the original graph', () => {
+  expect(model.runner.inputs.hasLogitsIndex).toBe(true);
+  expect(fullLogitsModel.runner.inputs.hasLogitsIndex).toBe(false);
+});
+
+test('the corpus spans 1 to more than 200 tokens', () => {
+  const lengths = prompts.map((p) => p.length);
+  expect(Math.min(...lengths)).toBe(1);
+  expect(Math.max(...lengths)).toBeGreaterThan(200);
+  expect(prompts.length).toBeGreaterThanOrEqual(12);
+});
+
+test('greedy batched output equals solo output token for token, rows finishing at different steps', async () => {
+  const maxTokens = prompts.map((_, i) => 4 + ((i * 7) % 29));
+  const solo = await greedyTokens(model, prompts, { batchSize: 1, maxTokens });
+  const batched = await greedyTokens(model, prompts, { batchSize: 8, maxTokens });
+  const wide = await greedyTokens(model, prompts, { batchSize: 16, maxTokens, maxBatchTokens: 1200 });
+  expect(batched).toEqual(solo);
+  expect(wide).toEqual(solo);
+  // The outputs are not degenerate: different prompts give different completions.
+  expect(new Set(solo.map((t) => t.join(','))).size).toBeGreaterThan(prompts.length / 2);
+});
+
+test.each([
+  ['derived graph', () => model],
+  ['original graph', () => fullLogitsModel],
+])("a padded row's next-token logits match the prompt run alone within 1e-4 (%s)", async (_name, which) => {
+  const model = which();
+  // One padded batch: the longest prompt with every short one (the long ones are covered by the generation test).
+  const longest = prompts.reduce((a, b) => (b.length > a.length ? b : a));
+  const group = [longest, ...prompts.filter((p) => p.length < 40).slice(0, 5)];
+  const feeds = model.protocol.prefill(group, model.runner.kvShape);
+  const batched = await model.runner.step(feeds);
+  let padded = 0;
+  for (let b = 0; b < group.length; b++) {
+    const soloFeeds = model.protocol.prefill([group[b]], model.runner.kvShape);
+    const solo = await model.runner.step(soloFeeds);
+    const expected = solo.logits.row(0, soloFeeds.logitColumns[0]);
+    const actual = batched.logits.row(b, feeds.logitColumns[b]);
+    expect(maxAbsDifference(expected, actual)).toBeLessThan(1e-4);
+    if (group[b].length < feeds.seqLen) padded++;
+  }
+  expect(padded).toBeGreaterThanOrEqual(3);
+});
+
+test('greedy output is the same on the original graph (logits everywhere) and on the derived graph', async () => {
+  const maxTokens = 8;
+  const subset = [...prompts].sort((a, b) => a.length - b.length).filter((_, i) => i % 3 === 0);
+  const derived = await greedyTokens(model, subset, { batchSize: 8, maxTokens });
+  const original = await greedyTokens(fullLogitsModel, subset, { batchSize: 8, maxTokens });
+  expect(derived).toEqual(original);
+});
+
+test('negative control: withholding the attention mask makes padded rows diverge', async () => {
+  const maxTokens = 12;
+  const solo = await greedyTokens(model, prompts, { batchSize: 1, maxTokens });
+  const unmasked = await greedyTokens(model, prompts, { batchSize: 16, maxTokens, runner: maskWithheld(model.runner), maxBatchTokens: 1200 });
+  const longest = Math.max(...prompts.map((p) => p.length));
+  const diverged = prompts.filter((p, i) => p.length < longest && unmasked[i].join(',') !== solo[i].join(','));
+  expect(diverged.length).toBeGreaterThan(0);
+  // The longest row has no pads in its prefill group, so its first token is unaffected: the check singles out padding.
+  const longestIndex = prompts.findIndex((p) => p.length === longest);
+  expect(unmasked[longestIndex][0]).toEqual(solo[longestIndex][0]);
+});
