@@ -15,7 +15,7 @@ function parserFor(spec: ParamSpec) {
   const flag = flagName(spec.cli!);
   return (text: string, previous: unknown): unknown => {
     const checked = checkParamValue(spec, fromText(spec, text));
-    if (!checked.ok) throw new InvalidArgumentError(`${flag} ${checked.requirement.replace(/^must be /, 'must be ')}, got ${JSON.stringify(text)}`);
+    if (!checked.ok) throw new InvalidArgumentError(`${flag} ${checked.requirement}, got ${JSON.stringify(text)}`);
     if (spec.cli!.repeatable) return [...((previous as unknown[] | undefined) ?? []), ...(checked.value as unknown[])];
     return checked.value;
   };

@@ -107,9 +107,9 @@ export function registerGenerate(program: Command): void {
       const report = reportOptions(opts);
       // -o is checked by the job (before the model loads, with --resume/--overwrite rules); the report path here.
       if (report.file !== undefined) checkReportPath(report.file);
-      // -q: errors and the final result only (warnings are in the report and behind --fail-on warning).
       const progress = createProgress();
-      // Messages go around the progress bar (never onto it); -q: errors and the final result only.
+      // Messages go around the progress bar (never onto it). -q: errors and the final result only (warnings are in the
+      // report and behind --fail-on warning).
       const log = (message: string) => {
         if (opts.quiet && message.startsWith('warning:')) return;
         progress.log(`qwen-gen: ${message}`);
