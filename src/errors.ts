@@ -5,6 +5,8 @@ export const ExitCode = {
   someFailed: 1,
   /** Usage error, unreadable input, or a model that cannot be loaded. */
   usage: 2,
+  /** Stopped by --max-time after writing what was complete: resumable with --resume. */
+  maxTime: 3,
   /** Interrupted by SIGINT/SIGTERM after writing what was complete. */
   interrupted: 130,
 } as const;

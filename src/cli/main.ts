@@ -12,6 +12,8 @@ export function buildProgram(): Command {
     .description('Batch text generation with Qwen3 ONNX models: batched output equals solo output.')
     .version(require('../../package.json').version)
     .showHelpAfterError('(run with --help for usage)')
+    // Each command declares its own options: an option of `generate` given to `inspect` is an error, never silently taken.
+    .enablePositionalOptions()
     // Before the subcommands are added: they copy this setting, so usage errors anywhere exit 2 via reportFatal.
     .exitOverride();
   registerGenerate(program);

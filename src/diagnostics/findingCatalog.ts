@@ -8,7 +8,9 @@ import { Severity } from './finding';
  *   default) fails the run.
  * - warning: qwen-gen's outputs are right, but the model's files or the input contain something that makes other tools
  *   (or a naive batch) give wrong or surprising results, or an output was cut short. `--fail-on warning` gates on these.
- * - info: a fact worth knowing that qwen-gen fully handles.
+ * - info: a fact worth knowing that qwen-gen fully handles (mitigated findings: their `action` says how). A warning is
+ *   something the user should change, so `--fail-on warning` can gate CI on every Qwen3 model.
+ * `--ignore-finding CODE` drops a code from the run's findings (gate, summary and report).
  */
 export interface CatalogEntry {
   title: string;
@@ -17,8 +19,8 @@ export interface CatalogEntry {
 }
 
 export const FINDING_CATALOG = {
-  pad_is_eos: { title: 'pad token is an eos token', severities: ['warning'], scope: 'model' },
-  no_pad_token: { title: 'no pad token', severities: ['warning'], scope: 'model' },
+  pad_is_eos: { title: 'pad token is an eos token', severities: ['info'], scope: 'model' },
+  no_pad_token: { title: 'no pad token', severities: ['info'], scope: 'model' },
   no_eos_token: { title: 'no eos token', severities: ['warning'], scope: 'model' },
   eos_sources_disagree: { title: 'config files disagree on eos', severities: ['info', 'warning'], scope: 'model' },
   pad_sources_disagree: { title: 'config files disagree on pad', severities: ['info'], scope: 'model' },
@@ -31,10 +33,11 @@ export const FINDING_CATALOG = {
   prompt_over_context: { title: 'prompt longer than the context', severities: ['error'], scope: 'request' },
   prompt_plus_max_tokens_over_context: { title: 'max_tokens clamped to the context', severities: ['warning'], scope: 'request' },
   special_tokens_in_content: { title: 'special-token text in content', severities: ['info', 'warning'], scope: 'request' },
+  empty_input: { title: 'the input has no requests', severities: ['warning'], scope: 'request' },
   empty_prompt: { title: 'empty prompt', severities: ['warning'], scope: 'request' },
   duplicate_ids: { title: 'duplicate request ids', severities: ['error'], scope: 'request' },
   input_errors: { title: 'input lines rejected', severities: ['error'], scope: 'request' },
-  hit_max_tokens: { title: 'outputs cut at max_tokens', severities: ['warning'], scope: 'outcome' },
+  hit_max_tokens: { title: 'outputs cut at max_tokens', severities: ['info', 'warning'], scope: 'outcome' },
   stopped_on_pad_id: { title: 'stopped on the pad id', severities: ['info'], scope: 'outcome' },
 } as const satisfies Record<string, CatalogEntry>;
 

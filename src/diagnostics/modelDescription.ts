@@ -6,9 +6,7 @@ import { TokenSource } from '../model/specialTokens';
 import { tokenizerPaddingSide } from './graphFindings';
 import { tokenText } from './modelFacts';
 
-export type ModelDescriptionSource = Pick<LoadedModel, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize'> & {
-  runner: Pick<LoadedModel['runner'], 'runtime'>;
-};
+export type ModelDescriptionSource = Pick<LoadedModel, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize' | 'runtime'>;
 
 export interface TokenDescription {
   id: number;
@@ -70,10 +68,10 @@ export function describeModel(model: ModelDescriptionSource, options: { io?: boo
     kv_dtype: graph.kvDtype,
     protocol: { side: model.protocol.side, cache_layout: model.protocol.layout.name, description: model.protocol.description },
     runtime: {
-      name: model.runner.runtime.name,
-      onnxruntime_version: model.runner.runtime.version,
-      kv_handling: model.runner.runtime.kvHandling,
-      fallback_reason: model.runner.runtime.fallbackReason ?? null,
+      name: model.runtime.name,
+      onnxruntime_version: model.runtime.version,
+      kv_handling: model.runtime.kvHandling,
+      fallback_reason: model.runtime.fallbackReason ?? null,
     },
     context_length: model.contextLength,
     vocab_size: model.vocabSize,

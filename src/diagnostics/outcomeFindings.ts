@@ -11,6 +11,8 @@ export interface SequenceOutcome {
   stopTokenId?: number;
   /** Requests with ignore_eos are expected to run to max_tokens: not reported. */
   ignoreEos?: boolean;
+  /** max_tokens was chosen by the user (the line or --max-tokens), not the built-in default. */
+  explicitMaxTokens?: boolean;
 }
 
 export interface OutcomeContext {
@@ -30,14 +32,20 @@ export function outcomeFindings(outcomes: readonly SequenceOutcome[], context: O
   return [hitMaxTokens(outcomes), stoppedOnPad(outcomes, context)].filter((f): f is Finding => f !== null);
 }
 
+/**
+ * Outputs that ended at max_tokens. A length cap the user chose is an ordinary outcome (info); outputs cut at the built-in
+ * default (256) are a warning: nobody asked for that cap, and the answers may be incomplete.
+ */
 function hitMaxTokens(outcomes: readonly SequenceOutcome[]): Finding | null {
-  const cut = unique(outcomes.filter((o) => o.finishReason === 'length' && !o.ignoreEos).map((o) => o.id));
+  const lengthEnded = outcomes.filter((o) => o.finishReason === 'length' && !o.ignoreEos);
+  const cut = unique(lengthEnded.map((o) => o.id));
   if (cut.length === 0) return null;
+  const atDefault = unique(lengthEnded.filter((o) => !o.explicitMaxTokens).map((o) => o.id));
   return {
     code: 'hit_max_tokens',
-    severity: 'warning',
+    severity: atDefault.length > 0 ? 'warning' : 'info',
     message: `${plural(cut.length, 'request')} ended at max_tokens without an eos (${formatIds(cut)}): their outputs may be cut short.`,
-    evidence: { count: cut.length, request_ids: cut },
+    evidence: { count: cut.length, request_ids: cut, at_default_max_tokens: atDefault },
     action: 'finish_reason "length" on those output lines; raise max_tokens (per line or --max-tokens) for complete answers',
   };
 }

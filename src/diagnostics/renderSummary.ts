@@ -22,11 +22,29 @@ export function renderSummary(report: Report, options: { color: boolean }): stri
   const infos = report.findings.filter((f) => f.severity === 'info');
   if (infos.length > 0) lines.push(`  ${paint.info('info'.padEnd(7))} ${infos.map((f) => f.code).join(', ')} (details in the report)`);
 
-  const { fail_on: failOn, code } = report.exit;
-  const gate =
-    failOn === 'never' ? 'report only' : code === 0 ? c.green(`passed (no ${failOn === 'warning' ? 'warning or error' : 'error'})`) : c.red.bold(`failed (exit ${code})`);
-  lines.push(`--fail-on ${failOn}: ${gate}`);
+  lines.push(`--fail-on ${report.exit.fail_on}: ${gateText(report, c)}`);
   return lines.map((line) => `qwen-gen: ${line}`).join('\n') + '\n';
+}
+
+/** -q: the error findings, then one line with the result (requests, failures, findings, gate). */
+export function renderQuietSummary(report: Report, options: { color: boolean }): string {
+  const c = new chalk.Instance({ level: options.color ? 1 : 0 });
+  const lines = report.findings.filter((f) => f.severity === 'error').map((f) => `${c.red.bold('error')} ${c.bold(f.code)}: ${f.message}`);
+  lines.push(resultLine(report, c));
+  return lines.map((line) => `qwen-gen: ${line}`).join('\n') + '\n';
+}
+
+function resultLine(report: Report, c: chalk.Chalk): string {
+  const f = report.figures;
+  const { error, warning } = report.finding_counts;
+  const done = f ? `${f.requests} requests${f.failed_requests > 0 ? `, ${f.failed_requests} failed` : ''} in ${seconds(f.stage_ms.total)}` : 'no requests run';
+  return `${done}; ${count(error, 'error') || '0 errors'}, ${count(warning, 'warning') || '0 warnings'}; --fail-on ${report.exit.fail_on}: ${gateText(report, c)}`;
+}
+
+function gateText(report: Report, c: chalk.Chalk): string {
+  const { fail_on: failOn, code } = report.exit;
+  if (failOn === 'never') return 'report only';
+  return code === 0 ? c.green(`passed (no ${failOn === 'warning' ? 'warning or error' : 'error'})`) : c.red.bold(`failed (exit ${code})`);
 }
 
 function figureLines(f: Figures): string[] {

@@ -21,12 +21,15 @@ export interface RequestFindingInput {
   escapeSpecialTokens?: boolean;
   /** `fitToContext` for each tokenized request. */
   contextFits?: readonly ContextFit[];
+  /** Non-blank lines in the whole input (before sharding); 0 reports `empty_input`. */
+  inputLines?: number;
 }
 
 /** Findings about the input: what the requests contain, and what was refused or changed before generating. */
 export function requestFindings(input: RequestFindingInput): Finding[] {
   const errors = input.inputErrors ?? [];
   return [
+    emptyInput(input.inputLines),
     promptOverContext(input.contextFits ?? []),
     maxTokensOverContext(input.contextFits ?? []),
     specialTokensInContent(input.requests, input.addedTokens ?? [], input.escapeSpecialTokens ?? false),
@@ -34,6 +37,17 @@ export function requestFindings(input: RequestFindingInput): Finding[] {
     duplicateIds(errors),
     inputErrors(errors),
   ].filter((finding): finding is Finding => finding !== null);
+}
+
+function emptyInput(inputLines: number | undefined): Finding | null {
+  if (inputLines !== 0) return null;
+  return {
+    code: 'empty_input',
+    severity: 'warning',
+    message: 'the input has no requests (it is empty or has only blank lines): nothing was generated.',
+    evidence: { input_lines: 0 },
+    action: 'exit 0 with no output lines, as for a shard that owns no request; check the file or the pipe feeding stdin',
+  };
 }
 
 function promptOverContext(fits: readonly ContextFit[]): Finding | null {

@@ -1,10 +1,12 @@
 import { fieldProblem, LineProblem } from './errors';
 import { checkMetadata } from './fields';
 import { checkMessages } from './messages';
-import { checkParamCombination, isParamName, PARAM_NAMES, setParam } from './params';
+import { checkParamCombination, isParamName, setParam } from './params';
+import { GENERATION_PARAMS } from '../params/generationParams';
 import type { ChatMessage, GenerationRequest, InputWarning, RequestParams } from './request';
 import { isPlainObject } from './safeJson';
 import { unknownFieldProblem } from './unknownField';
+import { extraField, LineParseOptions } from './extraFields';
 
 const LINE_KEYS = ['custom_id', 'method', 'url', 'body'];
 export const OPENAI_CHAT_URL = '/v1/chat/completions';
@@ -19,15 +21,13 @@ const UNSUPPORTED_BODY_KEYS = [
   'service_tier', 'store', 'web_search_options',
 ];
 
-const SPECIAL_BODY_KEYS = [
-  'messages', 'metadata', 'max_completion_tokens', 'logprobs', 'top_logprobs', 'chat_template_kwargs', 'stream',
-];
+/** Body fields that are not generation parameters. */
+const SPECIAL_BODY_KEYS = ['messages', 'metadata', 'stream'];
 
-const BODY_KEYS: readonly string[] = [
-  ...SPECIAL_BODY_KEYS,
-  ...IGNORED_BODY_KEYS,
-  ...PARAM_NAMES.filter((name) => name !== 'logprobs'),
-];
+/** Every body field that carries a generation parameter, from the parameter table ("chat_template_kwargs.x" → its object). */
+const PARAM_BODY_KEYS: readonly string[] = [...new Set(GENERATION_PARAMS.flatMap((spec) => spec.openai.map((field) => field.split('.')[0])))];
+
+const BODY_KEYS: readonly string[] = [...SPECIAL_BODY_KEYS, ...IGNORED_BODY_KEYS, ...PARAM_BODY_KEYS];
 
 /** A line is in the OpenAI Batch shape when it has a top-level `custom_id` or `body`. */
 export function isOpenAiBatchShape(object: Record<string, unknown>): boolean {
@@ -42,9 +42,12 @@ export function isOpenAiBatchShape(object: Record<string, unknown>): boolean {
  * `enable_thinking` may also come as vLLM's `chat_template_kwargs.enable_thinking`. `body.metadata` passes
  * through. As in the OpenAI API, `null` means "not given".
  */
-export function parseOpenAiBatchLine(object: Record<string, unknown>, line: number, index: number): GenerationRequest {
-  for (const key of Object.keys(object)) {
-    if (!LINE_KEYS.includes(key)) throw unknownFieldProblem(key, '', LINE_KEYS);
+export function parseOpenAiBatchLine(object: Record<string, unknown>, line: number, index: number, options: LineParseOptions = {}): GenerationRequest {
+  const extra: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (LINE_KEYS.includes(key)) continue;
+    extraField(key, LINE_KEYS, options);
+    extra[key] = value;
   }
   const customId = requireField(object, 'custom_id');
   if (typeof customId !== 'string' || customId === '') throw fieldProblem('custom_id', 'must be a non-empty string', customId);
@@ -58,6 +61,7 @@ export function parseOpenAiBatchLine(object: Record<string, unknown>, line: numb
   const { messages, params, metadata, warnings } = parseBody(body);
   const request: GenerationRequest = { id: customId, index, line, kind: 'messages', messages, params, customId };
   if (metadata !== undefined) request.metadata = metadata;
+  if (Object.keys(extra).length > 0) request.extra = extra;
   if (warnings.length > 0) request.warnings = warnings;
   return request;
 }

@@ -3,6 +3,7 @@ import { idOrUndefined } from './fields';
 import type { InputLine } from './lineReader';
 import { isOpenAiBatchShape, parseOpenAiBatchLine } from './openaiBatchLine';
 import { parseQwenGenLine } from './qwenGenLine';
+import type { LineParseOptions } from './extraFields';
 import type { GenerationRequest, InputError, InputFormat } from './request';
 import { findForbiddenKey, isPlainObject, parseJsonLine } from './safeJson';
 
@@ -16,7 +17,7 @@ export type ParsedLine =
  * Validates one line on its own (no duplicate-id or cross-line checks: see RequestSequenceChecker).
  * Never throws for bad input; the first problem found becomes the InputError.
  */
-export function parseRequestLine(text: string, line: number, index: number): ParsedLine {
+export function parseRequestLine(text: string, line: number, index: number, options: LineParseOptions = {}): ParsedLine {
   let format: InputFormat | undefined;
   let id: string | number | undefined;
   try {
@@ -32,7 +33,7 @@ export function parseRequestLine(text: string, line: number, index: number): Par
         forbidden,
       );
     }
-    const request = format === 'openai' ? parseOpenAiBatchLine(value, line, index) : parseQwenGenLine(value, line, index);
+    const request = format === 'openai' ? parseOpenAiBatchLine(value, line, index, options) : parseQwenGenLine(value, line, index, options);
     return { ok: true, request, format, implicitId: format === 'qwen-gen' && !Object.hasOwn(value, 'id') };
   } catch (problem) {
     if (!(problem instanceof LineProblem)) throw problem;
@@ -41,11 +42,11 @@ export function parseRequestLine(text: string, line: number, index: number): Par
 }
 
 /** parseRequestLine for a line from the line reader, including lines that are not valid text. */
-export function parseInputLine(input: InputLine): ParsedLine {
+export function parseInputLine(input: InputLine, options: LineParseOptions = {}): ParsedLine {
   const { line, index } = input;
   switch (input.kind) {
     case 'text':
-      return parseRequestLine(input.text, line, index);
+      return parseRequestLine(input.text, line, index, options);
     case 'invalid_utf8':
       return {
         ok: false,

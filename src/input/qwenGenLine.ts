@@ -3,7 +3,7 @@ import { checkId, checkMetadata } from './fields';
 import { checkMessages } from './messages';
 import { checkParamCombination, isParamName, PARAM_NAMES, setParam } from './params';
 import type { ChatMessage, GenerationRequest, InputWarning, RequestParams } from './request';
-import { unknownFieldProblem } from './unknownField';
+import { extraField, LineParseOptions } from './extraFields';
 
 export const QWEN_GEN_KEYS: readonly string[] = ['id', 'prompt', 'messages', 'metadata', ...PARAM_NAMES];
 
@@ -14,7 +14,8 @@ export const QWEN_GEN_KEYS: readonly string[] = ['id', 'prompt', 'messages', 'me
  * `null` for a parameter or `metadata` means "not given", as in the OpenAI API; a missing id becomes the
  * 1-based line number.
  */
-export function parseQwenGenLine(object: Record<string, unknown>, line: number, index: number): GenerationRequest {
+export function parseQwenGenLine(object: Record<string, unknown>, line: number, index: number, options: LineParseOptions = {}): GenerationRequest {
+  const extra: Record<string, unknown> = {};
   const params: RequestParams = {};
   const warnings: InputWarning[] = [];
   let id: string | number = line;
@@ -34,7 +35,8 @@ export function parseQwenGenLine(object: Record<string, unknown>, line: number, 
     } else if (key === 'metadata') {
       if (value !== null) metadata = checkMetadata(value, key);
     } else {
-      throw unknownFieldProblem(key, '', QWEN_GEN_KEYS);
+      extraField(key, QWEN_GEN_KEYS, options);
+      extra[key] = value;
     }
   }
   if (prompt !== undefined && messages !== undefined) {
@@ -50,6 +52,7 @@ export function parseQwenGenLine(object: Record<string, unknown>, line: number, 
       ? { id, index, line, kind: 'prompt', prompt, params }
       : { id, index, line, kind: 'messages', messages, params };
   if (metadata !== undefined) request.metadata = metadata;
+  if (Object.keys(extra).length > 0) request.extra = extra;
   if (warnings.length > 0) request.warnings = warnings;
   return request;
 }

@@ -1,10 +1,10 @@
-import { InputFileError } from './errors';
-import { describeSource, readLines, type InputSource, type LineReaderOptions } from './lineReader';
+import { readLines, type InputSource, type LineReaderOptions } from './lineReader';
 import { parseInputLine, type ParsedLine } from './parseRequest';
+import type { LineParseOptions } from './extraFields';
 import type { GenerationRequest, InputError, InputFormat } from './request';
 import { RequestSequenceChecker } from './requestSequence';
 
-export type ReadRequestsOptions = LineReaderOptions;
+export type ReadRequestsOptions = LineReaderOptions & LineParseOptions;
 
 export interface ReadRequestsResult {
   /** Valid requests in input order. */
@@ -27,8 +27,8 @@ export interface RequestStream extends AsyncIterable<ParsedLine> {
 }
 
 /**
- * Streams validated lines. Throws InputFileError when the source cannot be read, or — at the end of
- * iteration — when it holds no non-blank line at all.
+ * Streams validated lines. Throws InputFileError when the source cannot be read. An input with no non-blank line yields
+ * nothing (like a shard that owns no request): the job reports it as the `empty_input` finding.
  */
 export function streamRequests(source: InputSource, options: ReadRequestsOptions = {}): RequestStream {
   const lines = readLines(source, options);
@@ -47,11 +47,7 @@ export function streamRequests(source: InputSource, options: ReadRequestsOptions
     async *[Symbol.asyncIterator]() {
       for await (const line of lines) {
         inputCount++;
-        yield checker.check(parseInputLine(line));
-      }
-      if (inputCount === 0) {
-        const what = lines.physicalLineCount === 0 ? 'is empty' : 'has only blank lines';
-        throw new InputFileError(`input "${describeSource(source, options)}" ${what}: there are no requests to run`);
+        yield checker.check(parseInputLine(line, { keepFields: options.keepFields }));
       }
     },
   };

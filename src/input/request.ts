@@ -1,3 +1,5 @@
+import type { RequestParams } from '../params/requestParams';
+
 /**
  * Types of the input side: one JSONL line becomes either a GenerationRequest or an InputError.
  *
@@ -16,27 +18,7 @@ export interface ChatMessage {
   content: string;
 }
 
-/** Per-request generation parameters; absent means "use the CLI / generation_config.json default". */
-export interface RequestParams {
-  max_tokens?: number;
-  min_tokens?: number;
-  temperature?: number;
-  top_k?: number;
-  top_p?: number;
-  min_p?: number;
-  repetition_penalty?: number;
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  seed?: number;
-  stop?: string[];
-  stop_token_ids?: number[];
-  ignore_eos?: boolean;
-  /** Number of top alternatives to report per generated token (0 = only the chosen token's logprob). */
-  logprobs?: number;
-  n?: number;
-  enable_thinking?: boolean;
-  include_stop_str_in_output?: boolean;
-}
+export type { RequestParams } from '../params/requestParams';
 
 export type InputFormat = 'qwen-gen' | 'openai';
 
@@ -63,6 +45,8 @@ export interface GenerationRequest {
    * carried through unchanged so the output writer can echo it; never interpreted.
    */
   metadata?: Record<string, unknown>;
+  /** --keep-fields: the line's unknown top-level fields, copied to the output record. */
+  extra?: Record<string, unknown>;
   warnings?: InputWarning[];
 }
 

@@ -28,6 +28,7 @@ export function finishReport(diagnostics: RunDiagnostics, outcome: JobOutcome): 
     written: outcome.records.written,
     failed: outcome.records.failed,
     totalMs: performance.now() - outcome.started,
+    inputLines: outcome.input.inputLines,
   });
 }
 

@@ -9,6 +9,8 @@ import { RecordWriter } from './recordWriter';
 import { runEngine } from './runEngine';
 import { settingsFingerprint } from './settingsFingerprint';
 import { StageTimer } from './stageTimer';
+import { reorderFile } from '../output/reorderFile';
+import { inputOrder } from './inputOrder';
 
 export type { GenerateJobOptions, GenerateJobResult, OutputFormat } from './jobOptions';
 
@@ -35,6 +37,9 @@ async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: S
     model: model.spec,
     includeTokenIds: options.tokenIds,
     timer,
+    onRecord: options.onRecord,
+    beforeStdoutWrite: options.beforeStdoutWrite,
+    ordered: options.ordered ? [...input.inputErrors.map((e) => e.index), ...todo.map((r) => r.index)] : undefined,
   });
   let outcome: JobOutcome;
   let report: Report;
@@ -50,5 +55,6 @@ async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: S
     records.close();
     await model.runner.release();
   }
+  if (options.ordered && options.output !== undefined) await reorderFile(options.output, inputOrder(input));
   return jobResult(outcome, report, options.signal?.aborted === true);
 }

@@ -1,10 +1,13 @@
 import { JsonObject } from '../model/modelFolder';
 import { RequestParams } from '../input/request';
+import { GENERATION_PARAMS, ParamDefault } from '../params/generationParams';
+import { settingKey } from '../params/settingKey';
 
 /**
  * Defaults for every request, layered as Hugging Face does: generation_config.json is the base, CLI flags override it, and
- * each JSONL line overrides both (see requestSettings.ts). Only fields that change results belong here: they form the
- * settings fingerprint written on every output line.
+ * each JSONL line overrides both. The run-level defaults are the parameters of the table that have a CLI flag (plus
+ * --escape-special-tokens, a tokenization switch). Only fields that change results belong here: they form the settings
+ * fingerprint written on every output line.
  */
 export interface GenerationDefaults {
   maxTokens: number;
@@ -27,35 +30,30 @@ export interface GenerationDefaults {
 /** CLI flags that override generation_config.json; undefined = not given. */
 export type GenerationFlags = Partial<GenerationDefaults> & { greedy?: boolean };
 
-function num(config: JsonObject | null, key: string): number | undefined {
-  const value = config?.[key];
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+function defaultValue(source: ParamDefault, generationConfig: JsonObject | null): unknown {
+  if (source.generationConfig !== undefined) {
+    const sampling = generationConfig?.do_sample === true;
+    const value = generationConfig?.[source.generationConfig];
+    const usable = typeof value === 'number' && Number.isFinite(value);
+    if (source.sampling && !sampling) return GREEDY_BASE[source.generationConfig] ?? source.value;
+    return usable ? value : source.value;
+  }
+  return Array.isArray(source.value) ? [...source.value] : source.value;
 }
 
+/** What the sampling parameters are when generation_config.json does not sample: greedy, every filter off. */
+const GREEDY_BASE: Record<string, number> = { temperature: 0, top_k: 0, top_p: 1, min_p: 0 };
+
 export function resolveDefaults(generationConfig: JsonObject | null, flags: GenerationFlags): GenerationDefaults {
-  const sampling = generationConfig?.do_sample === true;
-  const base: GenerationDefaults = {
-    maxTokens: 256,
-    minTokens: 0,
-    temperature: sampling ? num(generationConfig, 'temperature') ?? 1 : 0,
-    topK: sampling ? num(generationConfig, 'top_k') ?? 0 : 0,
-    topP: sampling ? num(generationConfig, 'top_p') ?? 1 : 1,
-    minP: sampling ? num(generationConfig, 'min_p') ?? 0 : 0,
-    repetitionPenalty: num(generationConfig, 'repetition_penalty') ?? 1,
-    presencePenalty: 0,
-    frequencyPenalty: 0,
-    seed: 0,
-    enableThinking: true,
-    ignoreEos: false,
-    stop: [],
-    escapeSpecialTokens: false,
-  };
-  const merged: GenerationDefaults = { ...base };
-  for (const [key, value] of Object.entries(flags)) {
-    if (value !== undefined && key in base) (merged as unknown as Record<string, unknown>)[key] = value;
+  const merged: Record<string, unknown> = { escapeSpecialTokens: flags.escapeSpecialTokens ?? false };
+  for (const spec of GENERATION_PARAMS) {
+    if (!spec.cli) continue;
+    const key = settingKey(spec.name);
+    const flag = (flags as Record<string, unknown>)[key];
+    merged[key] = flag !== undefined ? flag : defaultValue(spec.default, generationConfig);
   }
   if (flags.greedy) merged.temperature = 0;
-  return merged;
+  return merged as unknown as GenerationDefaults;
 }
 
 /** The effective settings of one request: defaults overridden by the line's own parameters. */
@@ -69,24 +67,16 @@ export interface RequestSettings extends GenerationDefaults {
 }
 
 export function requestSettings(defaults: GenerationDefaults, params: RequestParams): RequestSettings {
-  return {
-    ...defaults,
-    maxTokens: params.max_tokens ?? defaults.maxTokens,
-    minTokens: params.min_tokens ?? defaults.minTokens,
-    temperature: params.temperature ?? defaults.temperature,
-    topK: params.top_k ?? defaults.topK,
-    topP: params.top_p ?? defaults.topP,
-    minP: params.min_p ?? defaults.minP,
-    repetitionPenalty: params.repetition_penalty ?? defaults.repetitionPenalty,
-    presencePenalty: params.presence_penalty ?? defaults.presencePenalty,
-    frequencyPenalty: params.frequency_penalty ?? defaults.frequencyPenalty,
-    enableThinking: params.enable_thinking ?? defaults.enableThinking,
-    ignoreEos: params.ignore_eos ?? defaults.ignoreEos,
-    stop: params.stop ?? defaults.stop,
-    n: params.n ?? 1,
-    logprobs: params.logprobs ?? 0,
-    stopTokenIds: params.stop_token_ids ?? [],
-    includeStopStrInOutput: params.include_stop_str_in_output ?? false,
-    requestSeed: params.seed,
-  };
+  const settings: Record<string, unknown> = { ...defaults };
+  for (const spec of GENERATION_PARAMS) {
+    const given = params[spec.name];
+    if (spec.name === 'seed') {
+      // The line's seed is the request's own; the run seed (--seed) stays alongside it.
+      settings.requestSeed = given;
+      continue;
+    }
+    const key = settingKey(spec.name);
+    settings[key] = given ?? (spec.cli ? (defaults as unknown as Record<string, unknown>)[key] : defaultValue(spec.default, null));
+  }
+  return settings as unknown as RequestSettings;
 }

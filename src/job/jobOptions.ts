@@ -9,8 +9,8 @@ import { ReportFormat } from './runDiagnostics';
 export type OutputFormat = 'auto' | 'qwen-gen' | 'openai';
 
 export interface GenerateJobOptions {
-  /** Input JSONL path; '-' or undefined reads stdin. */
-  input?: string;
+  /** Input JSONL path; '-' or undefined reads stdin; bytes are JSONL content (the programmatic API). */
+  input?: string | Uint8Array;
   model: string;
   output?: string;
   overwrite: boolean;
@@ -32,10 +32,24 @@ export interface GenerateJobOptions {
   reportFile?: string;
   reportFormat: ReportFormat;
   failOn: FailOn;
+  /** --keep-fields: unknown top-level input fields are copied to the output record instead of refused. */
+  keepFields?: boolean;
+  /** Output in input order (held back on stdout; a file is rewritten in order at the end). */
+  ordered?: boolean;
+  /** --ignore-finding codes. */
+  ignoreFindings?: string[];
   flags: GenerationFlags;
   load: LoadModelOptions;
+  /** Receives every output record instead of the output sink (the programmatic API). */
+  onRecord?: (record: object) => void;
   /** Called after every finished request (progress bars). */
   onProgress?: (done: number, total: number, generatedTokens: number) => void;
+  /** Generation starts (requests tokenized, prefill next): the progress bar appears. */
+  onStart?: (total: number) => void;
+  /** One token generated. */
+  onToken?: () => void;
+  /** Before a line is written to stdout (a progress bar on the same terminal clears its line). */
+  beforeStdoutWrite?: () => void;
   log: (message: string) => void;
 }
 

@@ -5,13 +5,13 @@ import { StageTimer } from './stageTimer';
 
 export interface CheckedModel {
   model: LoadedModel;
-  /** Holds the model-level findings (already logged) and collects the rest of the run's. */
+  /** Holds the model-level findings (reported once, in the end-of-run summary) and collects the rest of the run's. */
   diagnostics: RunDiagnostics;
 }
 
-type LoadOptions = Pick<GenerateJobOptions, 'model' | 'load' | 'failOn' | 'reportFile' | 'reportFormat' | 'flags' | 'batchSize' | 'log'>;
+type LoadOptions = Pick<GenerateJobOptions, 'model' | 'load' | 'failOn' | 'reportFile' | 'reportFormat' | 'flags' | 'batchSize' | 'ignoreFindings' | 'log'>;
 
-/** Step 2: loads the model and reports what its files say about it (warnings go to the log at once). */
+/** Step 2: loads the model and collects what its files say about it (the findings of the end-of-run summary). */
 export async function loadCheckedModel(options: LoadOptions, timer: StageTimer): Promise<CheckedModel> {
   const model = await timer.time('load', () => loadModel(options.model, options.load));
   const diagnostics = new RunDiagnostics(model, {
@@ -20,6 +20,8 @@ export async function loadCheckedModel(options: LoadOptions, timer: StageTimer):
     reportFormat: options.reportFormat,
     escapeSpecialTokens: options.flags.escapeSpecialTokens ?? false,
     requestedBatchSize: options.batchSize,
+    ignoreFindings: options.ignoreFindings,
+    explicitMaxTokens: options.flags.maxTokens !== undefined,
     log: options.log,
   });
   return { model, diagnostics };

@@ -13,6 +13,8 @@ export interface JobInput {
   requests: GenerationRequest[];
   inputErrors: InputError[];
   format: InputFormat;
+  /** Non-blank lines of the whole input, before sharding (0: the `empty_input` finding). */
+  inputLines: number;
 }
 
 export interface OpenedJob {
@@ -22,7 +24,7 @@ export interface OpenedJob {
   todo: GenerationRequest[];
 }
 
-type OpenOptions = Pick<GenerateJobOptions, 'input' | 'strict' | 'shard' | 'format' | 'output' | 'overwrite' | 'resume' | 'force' | 'log'>;
+type OpenOptions = Pick<GenerateJobOptions, 'input' | 'strict' | 'shard' | 'format' | 'output' | 'overwrite' | 'resume' | 'force' | 'keepFields' | 'log'>;
 
 /** Step 1: reads the input and checks the output before the model loads, so a bad path fails at once. */
 export async function openJob(options: OpenOptions, timer: StageTimer): Promise<OpenedJob> {
@@ -35,9 +37,9 @@ export async function openJob(options: OpenOptions, timer: StageTimer): Promise<
 }
 
 /** Every line becomes a request or an error record: nothing is lost for one bad line. */
-export async function openInput(options: Pick<OpenOptions, 'input' | 'strict' | 'shard' | 'format' | 'log'>, timer: StageTimer): Promise<JobInput> {
+export async function openInput(options: Pick<OpenOptions, 'input' | 'strict' | 'shard' | 'format' | 'keepFields' | 'log'>, timer: StageTimer): Promise<JobInput> {
   const source = options.input === undefined || options.input === '-' ? process.stdin : options.input;
-  const parsed = await timer.time('read', () => readInput(source));
+  const parsed = await timer.time('read', () => readInput(source, options.keepFields ?? false));
   if (options.strict && parsed.errors.length > 0) {
     for (const error of parsed.errors) options.log(error.message);
     throw new UserError(`--strict: ${parsed.errors.length} input line(s) are invalid; nothing was generated`);
@@ -47,13 +49,15 @@ export async function openInput(options: Pick<OpenOptions, 'input' | 'strict' | 
     requests: parsed.requests.filter(owned),
     inputErrors: parsed.errors.filter(owned),
     format: options.format === 'auto' ? parsed.format : options.format,
+    inputLines: parsed.inputCount,
   };
 }
 
-async function readInput(source: string | NodeJS.ReadStream) {
+async function readInput(source: string | Uint8Array | NodeJS.ReadStream, keepFields: boolean) {
   if (typeof source === 'string' && !fs.existsSync(source)) throw new UserError(`input file ${source} does not exist`);
   try {
-    return await readRequests(source, { sourceName: typeof source === 'string' ? source : '<stdin>' });
+    const sourceName = typeof source === 'string' ? source : source instanceof Uint8Array ? '<requests>' : '<stdin>';
+    return await readRequests(source, { sourceName, keepFields });
   } catch (error) {
     if (error instanceof InputFileError) throw new UserError(error.message);
     throw error;

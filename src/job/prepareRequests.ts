@@ -1,5 +1,5 @@
 import { GenerationRequest } from '../input/request';
-import { LoadedModel } from '../model/loadModel';
+import { ModelFiles } from '../model/loadModel';
 import { GenerationDefaults } from './generationDefaults';
 import { prepareRequest, PreparedRequest } from './preparedRequest';
 import { RecordWriter } from './recordWriter';
@@ -9,7 +9,7 @@ import { RunDiagnostics } from './runDiagnostics';
 export function prepareRequests(
   todo: readonly GenerationRequest[],
   defaults: GenerationDefaults,
-  model: LoadedModel,
+  model: ModelFiles,
   diagnostics: RunDiagnostics,
   records: RecordWriter,
 ): PreparedRequest[] {

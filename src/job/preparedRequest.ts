@@ -1,11 +1,13 @@
 import { ContextFit, fitToContext } from '../schedule/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
-import { LoadedModel } from '../model/loadModel';
+import { LoadedModel, ModelFiles } from '../model/loadModel';
 import { SequenceOutput } from '../output/sequenceOutput';
 import { RequestSampler } from '../sample/sampler';
 import { resolveSampleSeed } from '../sample/seededRng';
 import { encodePrompt } from '../tokenize/promptEncoder';
+import { GENERATION_PARAMS } from '../params/generationParams';
+import { settingKey } from '../params/settingKey';
 import { GenerationDefaults, requestSettings, RequestSettings } from './generationDefaults';
 
 /** A request after tokenization: what the engine runs (one sequence per sample). */
@@ -28,7 +30,7 @@ export type Preparation =
   | { ok: false; code: string; message: string; fit?: ContextFit };
 
 /** Tokenizes a request and checks it fits the model's context; prompt + max_tokens over it lowers max_tokens. */
-export function prepareRequest(request: GenerationRequest, defaults: GenerationDefaults, model: LoadedModel): Preparation {
+export function prepareRequest(request: GenerationRequest, defaults: GenerationDefaults, model: ModelFiles): Preparation {
   const settings = requestSettings(defaults, request.params);
   const promptIds = encodePrompt(model.tokenizer, request, {
     enableThinking: settings.enableThinking,
@@ -56,7 +58,12 @@ export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly nu
 }
 
 /** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
-export function sequenceSpecs(prepared: PreparedRequest, model: Pick<LoadedModel, 'tokenizer' | 'tokens'>): SequenceSpec<SampleSlot>[] {
+export function sequenceSpecs(
+  prepared: PreparedRequest,
+  model: Pick<LoadedModel, 'tokenizer' | 'tokens'>,
+  /** Called for every generated token (progress: tok/s from the first decode step). */
+  onToken?: () => void,
+): SequenceSpec<SampleSlot>[] {
   const { settings } = prepared;
   const eosTokenIds = model.tokens.eosTokenIds;
   const stopIds = new Set(stopTokenIds(settings, eosTokenIds));
@@ -68,18 +75,19 @@ export function sequenceSpecs(prepared: PreparedRequest, model: Pick<LoadedModel
       stopStrings: settings.stop,
       includeStopStrInOutput: settings.includeStopStrInOutput,
     });
-    return sequenceSpec({ prepared, output }, sampleIndex, eosTokenIds);
+    return sequenceSpec({ prepared, output }, sampleIndex, eosTokenIds, onToken);
   });
 }
 
-function sequenceSpec(slot: SampleSlot, sampleIndex: number, eosTokenIds: readonly number[]): SequenceSpec<SampleSlot> {
+function sequenceSpec(slot: SampleSlot, sampleIndex: number, eosTokenIds: readonly number[], onToken?: () => void): SequenceSpec<SampleSlot> {
   const { settings, promptIds, request } = slot.prepared;
   return {
     request: slot,
     sampleIndex,
     promptIds,
     maxTokens: settings.maxTokens,
-    stop: slot.output,
+    // The engine checks the stop policy once per generated token: the one place that sees every token.
+    stop: onToken ? { check: (generated: readonly number[]) => (onToken(), slot.output.check(generated)) } : slot.output,
     sampler: new RequestSampler(
       {
         temperature: settings.temperature,
@@ -98,26 +106,13 @@ function sequenceSpec(slot: SampleSlot, sampleIndex: number, eosTokenIds: readon
   };
 }
 
-/** The parameters that shaped a request's output, for --echo-params. */
+/** The parameters that shaped a request's output, for --echo-params: every row of the parameter table, plus the run seed. */
 export function echoedParams(settings: RequestSettings): Record<string, unknown> {
-  return {
-    max_tokens: settings.maxTokens,
-    min_tokens: settings.minTokens,
-    temperature: settings.temperature,
-    top_k: settings.topK,
-    top_p: settings.topP,
-    min_p: settings.minP,
-    repetition_penalty: settings.repetitionPenalty,
-    presence_penalty: settings.presencePenalty,
-    frequency_penalty: settings.frequencyPenalty,
-    seed: settings.requestSeed ?? null,
-    run_seed: settings.seed,
-    stop: settings.stop,
-    stop_token_ids: settings.stopTokenIds,
-    ignore_eos: settings.ignoreEos,
-    logprobs: settings.logprobs,
-    n: settings.n,
-    enable_thinking: settings.enableThinking,
-    include_stop_str_in_output: settings.includeStopStrInOutput,
-  };
+  const values = settings as unknown as Record<string, unknown>;
+  const echoed: Record<string, unknown> = {};
+  for (const spec of GENERATION_PARAMS) {
+    echoed[spec.name] = spec.name === 'seed' ? settings.requestSeed ?? null : values[settingKey(spec.name)];
+    if (spec.name === 'seed') echoed.run_seed = settings.seed;
+  }
+  return echoed;
 }

@@ -1,3 +1,4 @@
+import { RuntimeDescription } from '../runtime/stepRunner';
 import * as fs from 'node:fs';
 import {
   buildFigures,
@@ -11,6 +12,7 @@ import {
   outcomeContextOf,
   outcomeFindings,
   renderMarkdown,
+  renderQuietSummary,
   renderSummary,
   Report,
   requestFindings,
@@ -20,8 +22,9 @@ import {
 import { ContextFit } from '../schedule/contextFit';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
-import { LoadedModel } from '../model/loadModel';
+import { ModelFiles } from '../model/loadModel';
 import { addedTokenTexts } from '../tokenize/literalText';
+import { appendStepSummary } from '../diagnostics/stepSummary';
 
 export type ReportFormat = 'json' | 'markdown';
 
@@ -31,6 +34,10 @@ export interface DiagnosticsOptions {
   reportFormat: ReportFormat;
   escapeSpecialTokens: boolean;
   requestedBatchSize: number;
+  /** --ignore-finding: codes left out of the findings (gate, summary, report). */
+  ignoreFindings?: readonly string[];
+  /** --max-tokens was given: every request's length cap was chosen by the user. */
+  explicitMaxTokens?: boolean;
   log: (message: string) => void;
 }
 
@@ -45,11 +52,14 @@ export class RunDiagnostics {
   private promptTokens = 0;
   private completionTokens = 0;
 
-  constructor(private readonly model: LoadedModel, private readonly options: DiagnosticsOptions) {
-    this.modelLevel = modelFindings(model, { requestedBatchSize: options.requestedBatchSize });
-    for (const finding of this.modelLevel) {
-      if (finding.severity !== 'info') options.log(`${finding.severity}: ${finding.message}`);
-    }
+  constructor(private readonly model: ModelFiles & { runtime: RuntimeDescription }, private readonly options: DiagnosticsOptions) {
+    // Printed once, in the end-of-run summary (not also at load: the same message twice per run is noise).
+    this.modelLevel = this.kept(modelFindings(model, { requestedBatchSize: options.requestedBatchSize }));
+  }
+
+  private kept(findings: Finding[]): Finding[] {
+    const ignored = this.options.ignoreFindings ?? [];
+    return findings.filter((finding) => !ignored.includes(finding.code));
   }
 
   /** A request was tokenized: its context fit, and its prompt tokens when it will run. */
@@ -74,8 +84,15 @@ export class RunDiagnostics {
     written: number;
     failed: number;
     totalMs: number;
+    /** Non-blank input lines before sharding (0: the `empty_input` finding). */
+    inputLines?: number;
   }): Report {
-    const findings: Finding[] = [
+    const ownMaxTokens = new Set(input.requests.filter((r) => r.params.max_tokens !== undefined).map((r) => `${typeof r.id}:${r.id}`));
+    const outcomes = this.outcomes.map((outcome) => ({
+      ...outcome,
+      explicitMaxTokens: this.options.explicitMaxTokens === true || ownMaxTokens.has(`${typeof outcome.id}:${outcome.id}`),
+    }));
+    const findings: Finding[] = this.kept([
       ...this.modelLevel,
       ...requestFindings({
         requests: input.requests,
@@ -83,9 +100,10 @@ export class RunDiagnostics {
         addedTokens: addedTokenTexts(this.model.tokenizer),
         escapeSpecialTokens: this.options.escapeSpecialTokens,
         contextFits: this.contextFits,
+        inputLines: input.inputLines,
       }),
-      ...outcomeFindings(this.outcomes, outcomeContextOf(this.model)),
-    ];
+      ...outcomeFindings(outcomes, outcomeContextOf(this.model)),
+    ]);
     const figures = input.stats
       ? buildFigures({
           stats: input.stats,
@@ -111,9 +129,17 @@ export class RunDiagnostics {
 
 }
 
-/** The end-of-run summary on stderr (coloured on a terminal), plus GitHub annotations under GITHUB_ACTIONS=true. */
-export function printRunSummary(report: Report, stream: NodeJS.WriteStream = process.stderr): void {
-  const level = colorLevel(process.env, Boolean(stream.isTTY));
-  stream.write(renderSummary(report, { color: level > 0 }).replace(/\n?$/, '\n'));
-  if (shouldAnnotate(process.env)) for (const line of githubAnnotations(report.findings)) stream.write(line + '\n');
+/**
+ * The end-of-run summary on stderr (coloured on a terminal), plus GitHub annotations and the step summary under
+ * GITHUB_ACTIONS=true. `quiet` (-q) keeps only the error findings and the one-line result.
+ */
+export function printRunSummary(report: Report, options: { quiet?: boolean } = {}, stream: NodeJS.WriteStream = process.stderr): void {
+  const color = colorLevel(process.env, Boolean(stream.isTTY)) > 0;
+  const text = options.quiet ? renderQuietSummary(report, { color }) : renderSummary(report, { color });
+  stream.write(text.replace(/\n?$/, '\n'));
+  if (shouldAnnotate(process.env)) {
+    const annotated = options.quiet ? report.findings.filter((f) => f.severity === 'error') : report.findings;
+    for (const line of githubAnnotations(annotated)) stream.write(line + '\n');
+  }
+  appendStepSummary(report, process.env);
 }

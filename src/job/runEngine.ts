@@ -17,7 +17,10 @@ export interface EngineRun {
   unfinished: number;
 }
 
-type EngineRunOptions = Pick<GenerateJobOptions, 'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'signal' | 'echoParams' | 'onProgress' | 'log'>;
+type EngineRunOptions = Pick<
+  GenerateJobOptions,
+  'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'signal' | 'echoParams' | 'onProgress' | 'onStart' | 'onToken' | 'log'
+>;
 
 export interface EngineRunContext {
   model: LoadedModel;
@@ -30,7 +33,7 @@ export interface EngineRunContext {
 /** Step 4: runs every sample of every prepared request through the engine; records are written as requests complete. */
 export async function runEngine(prepared: readonly PreparedRequest[], context: EngineRunContext, options: EngineRunOptions): Promise<EngineRun> {
   const { model, timer } = context;
-  const specs = prepared.flatMap((request) => sequenceSpecs(request, model));
+  const specs = prepared.flatMap((request) => sequenceSpecs(request, model, options.onToken));
   const memory = memoryPlan(model, options);
   const handlers = new SequenceHandlers({
     model,
@@ -47,6 +50,7 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     maxCacheTokens: memory.maxCacheTokens,
     signal: options.signal,
   };
+  options.onStart?.(prepared.length);
   const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, limits, handlers.engineHandlers);
   timer.add('prefill', result.stats.prefillMs);
   timer.add('decode', result.stats.decodeMs);

@@ -47,6 +47,7 @@ export class SampleGatherer {
       samples,
       settings: this.options.settings,
       metadata: request.metadata,
+      extra: request.extra,
       params: this.options.echoParams ? echoedParams(prepared.settings) : undefined,
     };
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { LoadedModel } from '../model/loadModel';
+import { ModelFiles } from '../model/loadModel';
 import { GenerationDefaults } from './generationDefaults';
 
 /**
@@ -8,7 +8,7 @@ import { GenerationDefaults } from './generationDefaults';
  * generation defaults. Batch size, threads and sharding are left out on purpose: they never change results. Written on
  * every output line so that `merge` and `--resume` can refuse to mix runs made with different settings.
  */
-export function settingsFingerprint(model: LoadedModel, defaults: GenerationDefaults): string {
+export function settingsFingerprint(model: ModelFiles, defaults: GenerationDefaults): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(model.folder.config));
   hash.update(JSON.stringify(model.folder.generationConfig));

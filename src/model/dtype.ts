@@ -6,21 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import type { DeviceName } from '../runtime/device';
+import { DTYPE_NAMES, DtypeName, isDtypeName, onnxFileForDtype } from '../dtypeFiles';
 
-export const DTYPE_NAMES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'] as const;
-export type DtypeName = (typeof DTYPE_NAMES)[number];
 export type DtypeRequest = DtypeName | 'auto';
-
-export const DTYPE_SUFFIX: Readonly<Record<DtypeName, string>> = Object.freeze({
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  int8: '_int8',
-  uint8: '_uint8',
-  q4: '_q4',
-  q4f16: '_q4f16',
-  bnb4: '_bnb4',
-});
 
 /**
  * What `auto` tries, best first.
@@ -35,10 +23,6 @@ export const DTYPE_PREFERENCE: Readonly<Record<DeviceName, readonly DtypeName[]>
   cuda: ['fp16', 'q4f16', 'fp32', 'q4', 'bnb4', 'q8', 'int8', 'uint8'],
 });
 
-export function isDtypeName(value: unknown): value is DtypeName {
-  return typeof value === 'string' && (DTYPE_NAMES as readonly string[]).includes(value);
-}
-
 /** Parses `--dtype`; the error lists the accepted names. */
 export function parseDtype(text: string): DtypeRequest {
   const value = text.trim().toLowerCase();
@@ -47,10 +31,6 @@ export function parseDtype(text: string): DtypeRequest {
 }
 
 /** The graph file of a dtype, relative to the model folder (always with '/'). */
-export function onnxFileForDtype(dtype: DtypeName): string {
-  return `onnx/model${DTYPE_SUFFIX[dtype]}.onnx`;
-}
-
 export interface DtypeVariant {
   dtype: DtypeName;
   onnxFile: string;

@@ -1,3 +1,4 @@
+import { UserError } from '../errors';
 import * as path from 'node:path';
 import { choosePaddingProtocol, PaddingProtocol, PaddingSide } from '../padding/paddingProtocol';
 import { assertDeviceAvailable, sessionCreationError } from '../runtime/device';
@@ -6,9 +7,10 @@ import { validateModelFolder } from './validateModel';
 import { loadTokenizer, Tokenizer } from '../tokenize/tokenizer';
 import { ensureGatheredLogitsGraph } from './gatheredLogitsGraph';
 import { GraphInfo, inspectGraph } from './graphInfo';
+import { onnxFileError } from './onnxFileProblem';
 import { ModelFolder, openModelFolder } from './modelFolder';
 import { createRunner, RunnerOptions } from '../runtime/createRunner';
-import { ModelRunner } from '../runtime/stepRunner';
+import { ModelRunner, RuntimeDescription } from '../runtime/stepRunner';
 import { readSpecialTokens, SpecialTokens } from './specialTokens';
 
 export interface LoadModelOptions extends RunnerOptions, Omit<ModelSourceOptions, 'device'> {
@@ -23,42 +25,72 @@ export interface LoadModelOptions extends RunnerOptions, Omit<ModelSourceOptions
   onWarning?: (message: string) => void;
 }
 
-/** Everything a generation run needs from the model, loaded once. */
-export interface LoadedModel {
+/** The model's files, read and validated, without an onnxruntime session (`--dry-run`, diagnostics). */
+export interface ModelFiles {
   spec: string;
   source: ModelSource;
   folder: ModelFolder;
   graph: GraphInfo;
   tokenizer: Tokenizer;
-  runner: ModelRunner;
   tokens: SpecialTokens;
   /** The id used to fill padded positions (never read: the mask hides it). */
   fillTokenId: number;
   protocol: PaddingProtocol;
-  /** Why the derived logits-gathering graph is not used, when it is not. */
-  logitsPlan: string;
   vocabSize: number;
   contextLength: number;
+}
+
+/** Everything a generation run needs from the model, loaded once. */
+export interface LoadedModel extends ModelFiles {
+  runner: ModelRunner;
+  /** What runs the graph (the runner's own description). */
+  runtime: RuntimeDescription;
+  /** Why the derived logits-gathering graph is not used, when it is not. */
+  logitsPlan: string;
   loadMs: number;
 }
 
 /**
- * Loads `-m`: `tiny`, a local folder or a hub id (downloaded through transformers.js's hub cache), with the graph file
- * of the chosen dtype; the folder is validated before any session is created.
+ * Opens `-m`: `tiny`, a local folder or a hub id (downloaded through transformers.js's hub cache), with the graph file of
+ * the chosen dtype; validates the folder, reads the graph's structure (not its weights), the tokenizer and the special
+ * tokens. Creates no session.
  */
-export async function loadModel(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
-  const started = Date.now();
+export async function openModelFiles(spec: string, options: LoadModelOptions = {}): Promise<ModelFiles> {
   const device = options.device ?? 'cpu';
   assertDeviceAvailable(device);
   const source = await resolveModelSource(spec, { ...options, device });
-  const graph = await inspectGraph(path.join(source.dir, source.onnxFile));
+  const onnxPath = path.join(source.dir, source.onnxFile);
+  // A Git LFS pointer, an empty, truncated or non-ONNX file: named as such, not as a protobuf decoding error.
+  const notOnnx = onnxFileError(onnxPath);
+  if (notOnnx) throw notOnnx;
+  const graph = await inspectGraph(onnxPath).catch((error: unknown) => {
+    throw onnxFileError(onnxPath, error) ?? error;
+  });
   const validation = await validateModelFolder(source.dir, source.onnxFile, graph);
   for (const warning of validation.warnings) options.onWarning?.(warning);
-  const dir = source.dir;
-  const folder = openModelFolder(dir, source.onnxFile);
-  const tokenizer = await loadTokenizer(dir);
+  const folder = openModelFolder(source.dir, source.onnxFile);
+  const tokenizer = await loadTokenizer(source.dir);
   const tokens = readSpecialTokens(folder, (token) => tokenIdOf(tokenizer, token));
-  const numeric = (key: string) => (typeof folder.config[key] === 'number' ? (folder.config[key] as number) : undefined);
+  const fillTokenId = tokens.padTokenId ?? tokens.eosTokenIds[0] ?? 0;
+  const protocol = choosePaddingProtocol(graph.attention, fillTokenId, options.paddingSide);
+  return {
+    spec, source, folder, graph, tokenizer, tokens, fillTokenId, protocol,
+    vocabSize: configNumber(folder, 'vocab_size') ?? 0,
+    contextLength: configNumber(folder, 'max_position_embeddings') ?? Number.MAX_SAFE_INTEGER,
+  };
+}
+
+function configNumber(folder: ModelFolder, key: string): number | undefined {
+  return typeof folder.config[key] === 'number' ? (folder.config[key] as number) : undefined;
+}
+
+/** openModelFiles, then the onnxruntime session (on the derived logits-gathering graph when it applies). */
+export async function loadModel(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const started = Date.now();
+  const device = options.device ?? 'cpu';
+  const files = await openModelFiles(spec, options);
+  const { folder, graph } = files;
+  const numeric = (key: string) => configNumber(folder, key);
   const derived = options.gatherLogits === false || graph.hasLogitsToKeep ? null : await ensureGatheredLogitsGraph(folder.onnxPath);
   const runner = await createRunner(
     derived?.path ?? folder.onnxPath,
@@ -70,19 +102,17 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
     },
     options,
   ).catch((error: unknown) => {
-    throw sessionCreationError(device, folder.onnxPath, error);
+    throw error instanceof UserError ? error : sessionCreationError(device, folder.onnxPath, error);
   });
-  const fillTokenId = tokens.padTokenId ?? tokens.eosTokenIds[0] ?? 0;
-  const protocol = choosePaddingProtocol(graph.attention, fillTokenId, options.paddingSide);
   return {
-    spec, source, folder, graph, tokenizer, runner, tokens, fillTokenId, protocol,
+    ...files,
+    runner,
+    runtime: runner.runtime,
     logitsPlan: runner.inputs.hasLogitsIndex
       ? 'derived graph: logits computed only at the position each row reads'
       : graph.hasLogitsToKeep
         ? 'num_logits_to_keep: logits computed for the last positions only'
         : `logits for every position (${derived && derived.path === null ? derived.reason : 'disabled'}); prefill is bounded by --max-batch-tokens`,
-    vocabSize: numeric('vocab_size') ?? 0,
-    contextLength: numeric('max_position_embeddings') ?? Number.MAX_SAFE_INTEGER,
     loadMs: Date.now() - started,
   };
 }

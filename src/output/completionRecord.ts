@@ -23,6 +23,8 @@ export interface CompletedRequest {
   samples: SampleResult[];
   settings: string;
   metadata?: Record<string, unknown>;
+  /** --keep-fields: the input line's extra top-level fields, copied as they are (never shadowing an output field). */
+  extra?: Record<string, unknown>;
   /** Effective parameters, present when --echo-params was given. */
   params?: Record<string, unknown>;
 }
@@ -56,6 +58,7 @@ export function completionRecord(done: CompletedRequest, options: RecordOptions)
   if (done.metadata) record.metadata = done.metadata;
   if (done.params) record.params = done.params;
   record.settings = done.settings;
+  withExtra(record, done.extra);
   return record;
 }
 
@@ -67,6 +70,12 @@ export interface FailedRequest {
   message: string;
   line?: number;
   settings?: string;
+}
+
+/** Appends kept input fields; input validation already refused any that would shadow an output field. */
+export function withExtra(record: Record<string, unknown>, extra: Record<string, unknown> | undefined): Record<string, unknown> {
+  for (const [key, value] of Object.entries(extra ?? {})) if (!Object.hasOwn(record, key)) record[key] = value;
+  return record;
 }
 
 export function errorRecord(failed: FailedRequest): Record<string, unknown> {

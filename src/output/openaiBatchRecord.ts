@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CompletedRequest, FailedRequest } from './completionRecord';
+import { CompletedRequest, FailedRequest, withExtra } from './completionRecord';
 
 /**
  * OpenAI Batch API output lines: `{"id", "custom_id", "response": {"status_code", "request_id", "body": chat.completion},
@@ -40,12 +40,15 @@ export function openaiBatchRecord(done: CompletedRequest, model: string): Record
     usage: { prompt_tokens: done.promptTokens, completion_tokens: completionTokens, total_tokens: done.promptTokens + completionTokens },
     system_fingerprint: `qwen-gen-${done.settings}`,
   };
-  return {
-    id: stableId('batch_req_', done.settings, customId),
-    custom_id: customId,
-    response: { status_code: 200, request_id: stableId('req_', done.settings, customId), body },
-    error: null,
-  };
+  return withExtra(
+    {
+      id: stableId('batch_req_', done.settings, customId),
+      custom_id: customId,
+      response: { status_code: 200, request_id: stableId('req_', done.settings, customId), body },
+      error: null,
+    },
+    done.extra,
+  );
 }
 
 export function openaiBatchErrorRecord(failed: FailedRequest): Record<string, unknown> {

@@ -1,9 +1,13 @@
+import { UserError } from '../errors';
 import { DeviceName } from './device';
 import { DirectRunner } from './direct/directRunner';
 import { directRuntimeAvailable } from './direct/ortSession';
 import { NodeRunner } from './nodeRunner';
 import { sessionSettings } from './sessionOptions';
-import { ModelRunner } from './stepRunner';
+import { ModelRunner, RuntimeDescription } from './stepRunner';
+import { kvCopiesOf, kvHandlingOf } from './runtimeTraits';
+import { OrtDirectSession } from './direct/ortSession';
+import * as ort from 'onnxruntime-node';
 
 export const RUNTIME_CHOICES = ['auto', 'direct', 'onnxruntime-node'] as const;
 export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
@@ -29,18 +33,37 @@ export interface GraphFacts {
  * library version) — the reason is kept in `runner.runtime.fallbackReason`.
  */
 export async function createRunner(onnxPath: string, graph: GraphFacts, options: RunnerOptions = {}): Promise<ModelRunner> {
+  const settings = sessionSettings(options.threads);
+  const chosen = chooseRuntime(options);
+  if (chosen.name === 'direct') return DirectRunner.create(onnxPath, graph, settings, { sharePastPresent: graph.sharePastPresent });
+  return NodeRunner.create(onnxPath, graph, settings, options.device ?? 'cpu', chosen.fallbackReason);
+}
+
+/** Which runtime `createRunner` uses with these options (no session is created); throws when `direct` cannot be had. */
+export function chooseRuntime(options: RunnerOptions): { name: 'direct' | 'onnxruntime-node'; fallbackReason?: string } {
   const device = options.device ?? 'cpu';
   const choice = options.runtime ?? 'auto';
-  const settings = sessionSettings(options.threads);
-  if (choice === 'onnxruntime-node') return NodeRunner.create(onnxPath, graph, settings, device);
+  if (choice === 'onnxruntime-node') return { name: 'onnxruntime-node' };
   let reason: string;
   if (device !== 'cpu') {
     reason = `the direct runtime runs on the CPU only; --device ${device} uses onnxruntime-node`;
   } else {
     const available = directRuntimeAvailable();
-    if (available.ok) return DirectRunner.create(onnxPath, graph, settings, { sharePastPresent: graph.sharePastPresent });
+    if (available.ok) return { name: 'direct' };
     reason = available.reason;
   }
-  if (choice === 'direct') throw new Error(`the direct runtime cannot be used: ${reason}`);
-  return NodeRunner.create(onnxPath, graph, settings, device, reason);
+  if (choice === 'direct') throw new UserError(`--runtime direct: the direct runtime cannot be used: ${reason}`);
+  return { name: 'onnxruntime-node', fallbackReason: reason };
+}
+
+/** The description `createRunner` would give its runner, without creating a session (`--dry-run`). */
+export function plannedRuntime(options: RunnerOptions, sharePastPresent: boolean): RuntimeDescription {
+  const { name, fallbackReason } = chooseRuntime(options);
+  return {
+    name,
+    version: name === 'direct' ? OrtDirectSession.version() : ort.env.versions.common,
+    kvHandling: kvHandlingOf(name, sharePastPresent),
+    kvCopies: kvCopiesOf(name, sharePastPresent),
+    fallbackReason,
+  };
 }

@@ -7,6 +7,7 @@ import { sessionConfigEntries, RuntimeSessionSettings } from './sessionOptions';
 import { StepFeeds } from './stepFeeds';
 import { countLogits, emptyRunnerStats, ModelRunner, RunnerInputs, RuntimeDescription, StepResult } from './stepRunner';
 import { logitsFeed, readRunnerInputs } from './graphFeeds';
+import { kvCopiesOf, kvHandlingOf } from './runtimeTraits';
 
 /**
  * The onnxruntime-node runtime: the fallback wherever the direct runtime cannot load (and the one that runs CUDA).
@@ -47,8 +48,8 @@ export class NodeRunner implements ModelRunner {
     const runtime: RuntimeDescription = {
       name: 'onnxruntime-node',
       version: ort.env.versions.common,
-      kvHandling: 'every step copies the whole KV cache into new memory (onnxruntime-node returns copies of all outputs)',
-      kvCopies: 3,
+      kvHandling: kvHandlingOf('onnxruntime-node', false),
+      kvCopies: kvCopiesOf('onnxruntime-node', false),
       fallbackReason,
     };
     return new NodeRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime);

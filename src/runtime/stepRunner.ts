@@ -34,11 +34,7 @@ export interface RuntimeDescription {
   version: string;
   /** How KV memory is handled: what a step copies. */
   kvHandling: string;
-  /**
-   * Copies of the KV cache alive at once, for the memory budget: onnxruntime-node holds the past, the present onnxruntime
-   * computes and the JS copy of it; the direct runtime holds one buffer with a quarter of headroom (in place) or two
-   * alternating buffers.
-   */
+  /** Copies of the KV cache alive at once, for the memory budget (kvCopiesOf). */
   kvCopies: number;
   /** Set when the direct runtime was wanted but could not be used. */
   fallbackReason?: string;

@@ -54,9 +54,38 @@ export function planMemory(input: MemoryBudgetInput): MemoryPlan {
   return { budgetBytes: input.budgetBytes, kvBytesPerToken, maxBatchTokens, maxCacheTokens, prefillBytes };
 }
 
-/** The default budget: half of the memory that is free once the model is loaded. */
-export function defaultMemoryBudget(): number {
-  return Math.floor(os.freemem() * 0.5);
+/** What the default budget is computed from (injectable for tests). */
+export interface MemoryFacts {
+  /** Free memory of the machine (or, where Node knows it, what is still available to this process). */
+  freeBytes: number;
+  /** The cgroup (container) memory limit, from process.constrainedMemory(); 0, undefined or ~2^64 when unlimited. */
+  constrainedBytes?: number;
+  /** What this process uses already (the loaded model is part of it). */
+  rssBytes: number;
+}
+
+export function currentMemoryFacts(): MemoryFacts {
+  const proc = process as NodeJS.Process & { availableMemory?: () => number; constrainedMemory?: () => number | undefined };
+  return {
+    freeBytes: Math.min(os.freemem(), proc.availableMemory?.() ?? Infinity),
+    constrainedBytes: proc.constrainedMemory?.(),
+    rssBytes: process.memoryUsage().rss,
+  };
+}
+
+/** A cgroup limit this large means "no limit" (cgroup v1 reports ~2^63, v2 "max"). */
+const NO_LIMIT = 2 ** 60;
+
+/**
+ * The default budget: half of the memory still available once the model is loaded. In a container the machine's free
+ * memory is not what the process may use: the cgroup limit (a 2 GiB Kubernetes pod) minus what the process already uses
+ * bounds it, so the scheduler never plans past the limit and gets OOM-killed.
+ */
+export function defaultMemoryBudget(facts: MemoryFacts = currentMemoryFacts()): number {
+  let available = facts.freeBytes;
+  const limit = facts.constrainedBytes;
+  if (limit !== undefined && limit > 0 && limit < NO_LIMIT) available = Math.min(available, Math.max(0, limit - facts.rssBytes));
+  return Math.floor(available * 0.5);
 }
 
 /** Parses sizes such as `8GB`, `512MiB`, `1.5G`, `1000000` (bytes). */

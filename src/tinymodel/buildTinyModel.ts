@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { DtypeName } from '../model/dtype';
+import type { DtypeName } from '../dtypeFiles';
 import { GraphVariant, resolveGraphVariants, usesGraphVariants } from './graphVariants';
 import { writeModelFolderFiles } from './modelFolder';
 import { OnnxGraphBuilder } from './onnxGraphBuilder';

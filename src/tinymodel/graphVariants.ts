@@ -1,4 +1,4 @@
-import { DTYPE_NAMES, DtypeName, isDtypeName, onnxFileForDtype } from '../model/dtype';
+import { DTYPE_NAMES, DtypeName, isDtypeName, onnxFileForDtype } from '../dtypeFiles';
 import type { KvDtype, TinyModelOptions } from './tinyModelOptions';
 
 /**

@@ -1,5 +1,5 @@
 import type { AttentionKind } from '../attentionKind';
-import type { DtypeName } from '../model/dtype';
+import type { DtypeName } from '../dtypeFiles';
 import { TinyQuantization, WeightDtype, resolveGraphVariants } from './graphVariants';
 
 /** How attention is expressed in the graph (see NOTES.md "Two attention styles"). */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseJsonl, runCli } from '../helpers/cli';
-import { buildTestModel } from '../helpers/testModels';
+import { buildTestModel, tempDir } from '../helpers/testModels';
 
 // Every bad-input fixture through the real CLI: bad lines become error records naming the line (and field), good lines in
 // the same file still complete, every non-blank line appears exactly once, and nothing prints a stack trace.
@@ -35,13 +35,22 @@ test.each(files)('%s: one output line per input line, errors named, good lines g
   if (!isOpenAi) expect(new Set(records.map((r) => r.index)).size).toBe(records.length);
 });
 
-test('an empty input is a clear usage error', () => {
+test('an empty input is like an empty shard: exit 0, no output lines, an empty_input warning', () => {
   for (const name of ['empty.jsonl', 'blank-only.jsonl']) {
-    const result = runCli([path.join(DIR, name), '-m', modelDir]);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/empty|only blank lines/);
+    const report = path.join(tempDir('empty-input'), 'r.json');
+    const result = runCli([path.join(DIR, name), '-m', modelDir, '--report', report]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/warning empty_input: the input has no requests/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+    const codes = JSON.parse(fs.readFileSync(report, 'utf8')).findings.map((f: { code: string }) => f.code);
+    expect(codes).toContain('empty_input');
   }
+  // Empty stdin too; --fail-on warning turns it into a failure for CI jobs that must not run on nothing.
+  const stdin = runCli(['-m', modelDir, '--fail-on', 'warning'], { input: '' });
+  expect(stdin.status).toBe(1);
+  expect(stdin.stdout).toBe('');
+  expect(stdin.stderr).toContain('empty_input');
 });
 
 test('a prompt over the model context is refused per request, the others complete', () => {

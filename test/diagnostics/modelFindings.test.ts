@@ -91,7 +91,8 @@ describe('model findings on Qwen3-0.6B\'s real configs (the tiny model)', () => 
 
   test('pad_is_eos names the collision with every source', () => {
     const finding = byCode(findings, 'pad_is_eos');
-    expect(finding?.severity).toBe('warning');
+    // Mitigated by qwen-gen's explicit masks: info with its action, so --fail-on warning passes on Qwen3.
+    expect(finding?.severity).toBe('info');
     expect(finding?.message).toContain('151643 "<|endoftext|>"');
     expect(finding?.message).toContain('one of the eos ids');
     expect(finding?.evidence).toMatchObject({
@@ -136,7 +137,7 @@ describe('token findings on edited configs', () => {
     });
     const findings = modelFindings(model);
     const finding = byCode(findings, 'no_pad_token');
-    expect(finding?.severity).toBe('warning');
+    expect(finding?.severity).toBe('info');
     expect(finding?.evidence.fill_token_id).toBe(IM_END);
     expect(finding?.action).toContain('151645 "<|im_end|>"');
     expect(byCode(findings, 'pad_is_eos')).toBeUndefined();

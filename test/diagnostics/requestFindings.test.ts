@@ -171,7 +171,18 @@ describe('outcome findings', () => {
   test('hit_max_tokens: count and ids (ignore_eos requests excluded, n>1 samples counted once)', () => {
     const finding = byCode(outcomeFindings(outcomes, context), 'hit_max_tokens');
     expect(finding?.severity).toBe('warning');
-    expect(finding?.evidence).toEqual({ count: 2, request_ids: [2, 5] });
+    expect(finding?.evidence).toEqual({ count: 2, request_ids: [2, 5], at_default_max_tokens: [2, 5] });
+  });
+
+  test('hit_max_tokens is info when every cut output had a max_tokens the user chose, a warning when one hit the default', () => {
+    const chosen = outcomes.map((o) => ({ ...o, explicitMaxTokens: true }));
+    const info = byCode(outcomeFindings(chosen, context), 'hit_max_tokens');
+    expect(info?.severity).toBe('info');
+    expect(info?.evidence.at_default_max_tokens).toEqual([]);
+    const mixed = outcomes.map((o) => ({ ...o, explicitMaxTokens: o.id !== 5 }));
+    const warning = byCode(outcomeFindings(mixed, context), 'hit_max_tokens');
+    expect(warning?.severity).toBe('warning');
+    expect(warning?.evidence.at_default_max_tokens).toEqual([5]);
   });
 
   test('stopped_on_pad_id: requests that stopped on 151643 rather than <|im_end|>', () => {

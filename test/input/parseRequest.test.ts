@@ -108,7 +108,9 @@ describe('qwen-gen lines', () => {
       'line 7: unknown field "max_new_tokens"; did you mean "max_tokens"?',
     );
     expect(expectError(parse({ prompt: 'x', Top_P: 1 })).message).toBe('line 7: unknown field "Top_P"; did you mean "top_p"?');
-    expect(expectError(parse({ prompt: 'x', colour: 'red' })).message).toBe('line 7: unknown field "colour"');
+    expect(expectError(parse({ prompt: 'x', colour: 'red' })).message).toBe(
+      'line 7: unknown field "colour"; to copy extra fields such as this one to the output record, use --keep-fields',
+    );
   });
 
   test('metadata passes through unchanged', () => {

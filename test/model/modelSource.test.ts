@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/errors';
-import { DtypeName } from '../../src/model/dtype';
+import { DtypeName } from '../../src/dtypeFiles';
 import { DownloadProgress } from '../../src/model/hub/downloadEvents';
 import { DEFAULT_MODEL_ID, resolveModelSource } from '../../src/model/modelSource';
 import { validateModelFolder } from '../../src/model/validateModel';

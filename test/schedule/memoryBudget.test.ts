@@ -1,4 +1,5 @@
-import { parseByteSize, planMemory, prefillStepBytes } from '../../src/schedule/memoryBudget';
+import * as os from 'node:os';
+import { currentMemoryFacts, defaultMemoryBudget, parseByteSize, planMemory, prefillStepBytes } from '../../src/schedule/memoryBudget';
 
 const QWEN3_06B = {
   kv: { layers: 28, kvHeads: 8, headDim: 128, dtype: 'float32' as const },
@@ -45,4 +46,25 @@ test('byte sizes parse with binary units', () => {
   expect(parseByteSize('1000')).toBe(1000);
   expect(parseByteSize('lots')).toBeNull();
   expect(parseByteSize('0')).toBeNull();
+});
+
+describe('the default --max-memory reads the cgroup limit', () => {
+  const GiB = 1024 ** 3;
+  test('in a 2 GiB pod on a 64 GiB machine: half of (limit − what the process already uses)', () => {
+    expect(defaultMemoryBudget({ freeBytes: 60 * GiB, constrainedBytes: 2 * GiB, rssBytes: 0.5 * GiB })).toBe(0.75 * GiB);
+  });
+  test('no limit (undefined, 0 or ~2^64 as cgroups report it): half of the free memory', () => {
+    for (const constrainedBytes of [undefined, 0, 2 ** 64, 9223372036854771712]) {
+      expect(defaultMemoryBudget({ freeBytes: 8 * GiB, constrainedBytes, rssBytes: GiB })).toBe(4 * GiB);
+    }
+  });
+  test('a limit above the free memory: the free memory bounds it; a process over its limit gets 0', () => {
+    expect(defaultMemoryBudget({ freeBytes: 2 * GiB, constrainedBytes: 16 * GiB, rssBytes: GiB })).toBe(GiB);
+    expect(defaultMemoryBudget({ freeBytes: 8 * GiB, constrainedBytes: GiB, rssBytes: 2 * GiB })).toBe(0);
+  });
+  test('this process: the real facts (process.constrainedMemory, availableMemory) give at most half of the free memory', () => {
+    const facts = currentMemoryFacts();
+    expect(facts.rssBytes).toBeGreaterThan(0);
+    expect(defaultMemoryBudget(facts)).toBeLessThanOrEqual(Math.floor(os.freemem() * 0.5) + 64 * 1024 * 1024);
+  });
 });

@@ -1,7 +1,7 @@
 import { RuntimeChoice } from '../../runtime/createRunner';
 import { runtimeOption } from '../runtimeOption';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
+import { GenerateJobOptions, GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
 import { OutputWriteError } from '../../output/outputWriteError';
 import { FailOn } from '../../diagnostics/gate';
@@ -10,8 +10,15 @@ import { parseDtype } from '../../model/dtype';
 import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
-import { ExitCode } from '../../errors';
+import { ExitCode, UserError } from '../../errors';
+import { checkReportPath } from '../reportPath';
+import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOptions';
+import { addGenerationParamOptions, generationFlagsOf } from '../paramOptions';
+import { FINDING_CODES } from '../../diagnostics/findingCatalog';
 import { createProgress } from '../progress';
+import { describeDuration, durationOption } from '../duration';
+import { renderDryRun } from '../dryRunSummary';
+import { runDryRun } from '../../job/dryRun';
 import { resumeCommand } from '../resumeCommand';
 
 export const DEFAULT_MODEL = 'onnx-community/Qwen3-0.6B-ONNX';
@@ -24,36 +31,21 @@ export function positiveInt(name: string) {
   };
 }
 
-function nonNegativeNumber(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${value}"`);
-    return n;
-  };
-}
-
-function integer(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
-    return n;
-  };
-}
-
 function byteSize(value: string): number {
   const bytes = parseByteSize(value);
   if (bytes === null) throw new InvalidArgumentError(`--max-memory must be a size such as 4GB or 512MB, got "${value}"`);
   return bytes;
 }
 
-interface GenerateCliOptions {
+interface GenerateCliOptions extends ModelSourceCliOptions, Record<string, unknown> {
+  dryRun: boolean;
+  ordered: boolean;
+  keepFields: boolean;
+  maxTime?: number;
+  ignoreFinding: string[];
   quiet?: boolean;
-  reportFormat: ReportFormat;
+  reportFormat?: ReportFormat;
   failOn: FailOn;
-  dtype: string;
-  revision: string;
-  offline?: boolean;
-  hubUrl?: string;
   maxMemory?: number;
   derivedGraph: boolean;
   model: string;
@@ -63,26 +55,12 @@ interface GenerateCliOptions {
   force: boolean;
   batchSize: number;
   maxBatchTokens?: number;
-  maxTokens?: number;
-  greedy?: boolean;
-  thinking: boolean;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
   tokenIds: boolean;
   report?: string;
   threads?: number;
   device: 'cpu' | 'cuda';
   runtime: RuntimeChoice;
   paddingSide?: 'left' | 'right';
-  minP?: number;
-  repetitionPenalty?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
-  minTokens?: number;
-  stop?: string[];
-  ignoreEos?: boolean;
   escapeSpecialTokens?: boolean;
   echoParams: boolean;
   format: OutputFormat;
@@ -91,66 +69,70 @@ interface GenerateCliOptions {
 }
 
 export function registerGenerate(program: Command): void {
-  program
+  const command = program
+    .command('generate', { isDefault: true })
+    .description('Generate a completion for every line of a JSONL file (the default command: `qwen-gen FILE` is `qwen-gen generate FILE`).')
     .argument('[input]', 'JSONL file of requests ("-" or omitted: read stdin)')
-    .option('-m, --model <model>', `"tiny" (built-in offline model) or a model folder`, DEFAULT_MODEL)
-    .option('--dtype <dtype>', 'graph variant: fp32|fp16|q8|int8|uint8|q4|q4f16|bnb4|auto (onnx/model{suffix}.onnx)', 'auto')
-    .option('--revision <rev>', 'hub revision (branch, tag or commit)', 'main')
-    .option('--offline', 'use only the local hub cache (also HF_HUB_OFFLINE=1)')
-    .option('--hub-url <url>', 'hub or mirror base URL (also QWEN_GEN_HUB_URL or HF_ENDPOINT)')
+    .option('-m, --model <model>', `"tiny" (built-in offline model), a model folder or a hub id`, DEFAULT_MODEL);
+  addModelSourceOptions(command)
     .option('-o, --output <file>', 'write completions to this file instead of stdout')
     .option('--overwrite', 'replace an existing output file', false)
     .option('--resume', 'continue -o FILE: keep its complete lines, generate only the ids not done yet (error records are retried)', false)
     .option('--force', 'with --resume: accept existing lines generated with other settings', false)
     .option('-b, --batch-size <n>', 'rows decoded together at most', positiveInt('--batch-size'), 8)
     .option('--max-batch-tokens <n>', 'prompt tokens (pads included) per prefill step at most', positiveInt('--max-batch-tokens'))
-    .option('--max-memory <size>', 'memory for KV cache, logits and activations, e.g. 4GB (default: half of free memory)', byteSize)
-    .option('--no-derived-graph', 'run the original graph even when it computes logits for every prompt position')
-    .option('--max-tokens <n>', 'default max_tokens per request (default 256)', positiveInt('--max-tokens'))
-    .option('--greedy', 'greedy decoding by default (temperature 0)')
-    .option('--no-thinking', "Qwen3 chat template with enable_thinking=false")
-    .option('--temperature <t>', 'default temperature (0 = greedy; default from generation_config.json)', nonNegativeNumber('--temperature'))
-    .option('--top-k <k>', 'default top_k (0 = off)', nonNegativeNumber('--top-k'))
-    .option('--top-p <p>', 'default top_p', nonNegativeNumber('--top-p'))
-    .option('--min-p <p>', 'default min_p (0 = off)', nonNegativeNumber('--min-p'))
-    .option('--repetition-penalty <x>', 'default repetition_penalty (1 = off)', nonNegativeNumber('--repetition-penalty'))
-    .option('--presence-penalty <x>', 'default presence_penalty', Number)
-    .option('--frequency-penalty <x>', 'default frequency_penalty', Number)
-    .option('--min-tokens <n>', 'default min_tokens', nonNegativeNumber('--min-tokens'))
-    .option('--stop <text...>', 'default stop strings')
-    .option('--ignore-eos', 'keep generating past eos tokens (benchmarks)')
-    .option('--seed <n>', 'run seed, combined with each request id (default 0)', integer('--seed'))
+    .option('--max-memory <size>', 'memory for KV cache, logits and activations, e.g. 4GB (default: half of the free memory, within the cgroup limit)', byteSize)
+    .option('--no-derived-graph', 'run the original graph even when it computes logits for every prompt position');
+  addGenerationParamOptions(command)
     .option('--escape-special-tokens', 'tokenize special-token text typed inside user content as plain text')
     .option('--echo-params', 'add the effective parameters of each request to its output line', false)
     .addOption(new Option('--format <format>', 'output line format (auto: openai when the input is OpenAI Batch lines)').choices(['auto', 'qwen-gen', 'openai']).default('auto'))
     .option('--strict', 'validate the whole input first and stop before generating if any line is bad', false)
+    .option('--keep-fields', 'copy unknown top-level input fields (answer, label, …) to the output record instead of refusing the line', false)
+    .option('--ordered', 'write output lines in input order (default: as requests finish; with -o the file is rewritten in order at the end)', false)
+    .option('--dry-run', 'read, validate and tokenize everything, run the diagnostics, print token counts and the planned batches; load no weights, generate nothing', false)
+    .option('--max-time <duration>', 'stop admitting work after this long (e.g. 50m, 1h30m), keep complete lines, exit 3 with the --resume command', durationOption('--max-time'))
     .option('--shard <K/N>', 'process only shard K of N (0-based; auto/N reads the index from the environment)')
     .option('--token-ids', 'add completion_token_ids to each output line', false)
-    .option('-q, --quiet', 'no end-of-run summary on stderr (warnings and errors are still printed)')
-    .option('--report <file>', 'write the diagnostics report to this file (JSON; see --report-format)')
-    .addOption(new Option('--report-format <format>', 'report file format').choices(['json', 'markdown']).default('json'))
+    .option('-q, --quiet', 'print only errors and the final one-line result on stderr')
+    .option('--report <file>', 'write the diagnostics report to this file (Markdown when it ends in .md, else JSON)')
+    .addOption(new Option('--report-format <format>', 'report file format (default: from the --report extension)').choices(['json', 'markdown']))
     .addOption(new Option('--fail-on <severity>', 'exit 1 when findings at this severity exist').choices(['never', 'warning', 'error']).default('error'))
+    .option('--ignore-finding <code>', 'leave this finding code out of the gate and the messages (repeatable)', collectFindingCode, [])
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', positiveInt('--threads'))
     .addOption(new Option('--device <device>', 'execution provider').choices(['cpu', 'cuda']).default('cpu'))
     .addOption(runtimeOption())
-    .addOption(new Option('--padding-side <side>', 'override the padding protocol chosen from the graph (diagnostic use)').choices(['left', 'right']))
+    .addOption(new Option('--padding-side <side>', 'override the padding protocol chosen from the graph (diagnostic use)').choices(['left', 'right']));
+  command
     .action(async (input: string | undefined, opts: GenerateCliOptions) => {
       if (input === undefined && process.stdin.isTTY) {
-        program.help({ error: true });
+        command.help({ error: true });
       }
-      const log = (message: string) => process.stderr.write(`qwen-gen: ${message}\n`);
-      const interruption = watchInterruptions(log);
+      const report = reportOptions(opts);
+      // -o is checked by the job (before the model loads, with --resume/--overwrite rules); the report path here.
+      if (report.file !== undefined) checkReportPath(report.file);
       const progress = createProgress();
+      // Messages go around the progress bar (never onto it). -q: errors and the final result only (warnings are in the
+      // report and behind --fail-on warning).
+      const log = (message: string) => {
+        if (opts.quiet && message.startsWith('warning:')) return;
+        progress.log(`qwen-gen: ${message}`);
+      };
+      const interruption = watchInterruptions(log);
       const downloads = createDownloadProgress();
+      // --max-time: from the start of the run (model loading included), the same graceful stop as a first Ctrl-C.
+      const deadline = new AbortController();
+      const timer = opts.maxTime !== undefined ? setTimeout(() => deadline.abort(), opts.maxTime) : undefined;
+      timer?.unref();
       try {
-        const result = await runGenerateJob({
+        const jobOptions: GenerateJobOptions = {
           input,
           model: opts.model,
           output: opts.output,
           overwrite: opts.overwrite,
           resume: opts.resume,
           force: opts.force,
-          signal: interruption.signal,
+          signal: AbortSignal.any([interruption.signal, deadline.signal]),
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
           maxMemory: opts.maxMemory,
@@ -158,27 +140,14 @@ export function registerGenerate(program: Command): void {
           echoParams: opts.echoParams,
           format: opts.format,
           strict: opts.strict,
+          ordered: opts.ordered,
+          keepFields: opts.keepFields,
           shard: opts.shard ? parseShardSpec(opts.shard, process.env) : undefined,
-          reportFile: opts.report,
-          reportFormat: opts.reportFormat,
+          reportFile: report.file,
+          reportFormat: report.format,
+          ignoreFindings: opts.ignoreFinding,
           failOn: opts.failOn,
-          flags: {
-            maxTokens: opts.maxTokens,
-            greedy: opts.greedy,
-            enableThinking: opts.thinking === false ? false : undefined,
-            temperature: opts.temperature,
-            topK: opts.topK,
-            topP: opts.topP,
-            seed: opts.seed,
-            minP: opts.minP,
-            repetitionPenalty: opts.repetitionPenalty,
-            presencePenalty: opts.presencePenalty,
-            frequencyPenalty: opts.frequencyPenalty,
-            minTokens: opts.minTokens,
-            stop: opts.stop,
-            ignoreEos: opts.ignoreEos,
-            escapeSpecialTokens: opts.escapeSpecialTokens,
-          },
+          flags: { ...generationFlagsOf(opts), escapeSpecialTokens: opts.escapeSpecialTokens },
           load: {
             threads: opts.threads,
             device: opts.device,
@@ -192,13 +161,25 @@ export function registerGenerate(program: Command): void {
             onProgress: downloads.onProgress,
             onWarning: (message) => log(`warning: ${message}`),
           },
-          onProgress: (done, total, tokens) => progress.update(done, total, tokens),
+          onProgress: (done, total) => progress.update(done, total),
+          onStart: (total) => progress.start(total),
+          onToken: () => progress.token(),
+          beforeStdoutWrite: process.stdout.isTTY ? () => progress.clear() : undefined,
           log,
-        });
+        };
+        if (opts.dryRun) {
+          const dry = await runDryRun(jobOptions, (record) => process.stdout.write(`${JSON.stringify(record)}\n`));
+          if (!opts.quiet) process.stderr.write(renderDryRun(dry));
+          printRunSummary(dry.report, { quiet: opts.quiet });
+          process.exitCode = dry.exitCode;
+          return;
+        }
+        const result = await runGenerateJob(jobOptions);
         progress.stop();
-        if (result.report && !opts.quiet) printRunSummary(result.report);
-        if (result.interrupted) log(interruptedMessage(result, opts.output, input));
-        process.exitCode = result.exitCode;
+        if (result.report) printRunSummary(result.report, { quiet: opts.quiet });
+        const byDeadline = result.interrupted && deadline.signal.aborted && interruption.received === null;
+        if (result.interrupted) log(interruptedMessage(result, opts.output, input, byDeadline ? `stopped by --max-time ${describeDuration(opts.maxTime!)}` : 'interrupted'));
+        process.exitCode = byDeadline ? ExitCode.maxTime : result.exitCode;
       } catch (error) {
         // `qwen-gen ... | head -1`: the reader has all it wants; stopping quietly is the expected outcome, not a failure.
         if (error instanceof OutputWriteError && error.brokenPipe) {
@@ -207,16 +188,35 @@ export function registerGenerate(program: Command): void {
         }
         throw error;
       } finally {
+        if (timer) clearTimeout(timer);
         downloads.stop();
         progress.stop();
-        interruption.dispose();
+        // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C during the wind-down then
+        // exits 130 through our handler, never by the default signal action.
+        void interruption;
       }
     });
 }
 
-function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined): string {
-  const notDone = `interrupted: ${result.unfinished} request(s) not done (${result.written + result.failed} line(s) written by this run are complete)`;
+function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined, why: string): string {
+  const notDone = `${why}: ${result.unfinished} request(s) not done (${result.written + result.failed} line(s) written by this run are complete)`;
   if (output === undefined) return `${notDone}; to be able to resume a run, write to a file with -o FILE`;
   const fromStdin = input === undefined || input === '-' ? ' (with the same input on stdin)' : '';
   return `${notDone}. To continue${fromStdin}, run:\n  ${resumeCommand(process.argv.slice(2))}`;
+}
+
+function collectFindingCode(code: string, previous: string[]): string[] {
+  if (!(FINDING_CODES as string[]).includes(code)) {
+    throw new InvalidArgumentError(`--ignore-finding: unknown finding code "${code}" (codes: ${FINDING_CODES.join(', ')})`);
+  }
+  return [...previous, code];
+}
+
+/** --report FILE picks its format from the extension unless --report-format says; --report-format alone is a usage error. */
+function reportOptions(opts: GenerateCliOptions): { file?: string; format: ReportFormat } {
+  if (opts.reportFormat !== undefined && opts.report === undefined) {
+    throw new UserError('--report-format needs --report FILE (the summary on stderr has no format option)');
+  }
+  const format = opts.reportFormat ?? (opts.report !== undefined && /\.(md|markdown)$/i.test(opts.report) ? 'markdown' : 'json');
+  return { file: opts.report, format };
 }

@@ -10,7 +10,9 @@ import { describeModel, ModelDescription, TokenDescription } from '../../diagnos
 import { modelFindings } from '../../diagnostics/modelFindings';
 import { buildReport, Report } from '../../diagnostics/report';
 import { TensorInfo } from '../../model/graphInfo';
-import { loadModel } from '../../model/loadModel';
+import { inspectModel } from '../../api/inspect';
+import { parseDtype } from '../../model/dtype';
+import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOptions';
 import chalk from 'chalk';
 
 /** Where inspect writes; tests pass their own. */
@@ -36,22 +38,29 @@ const processIo: InspectIo = {
   },
 };
 
-interface InspectCliOptions {
+interface InspectCliOptions extends ModelSourceCliOptions {
   json?: boolean;
   failOn: FailOn;
   runtime: RuntimeChoice;
 }
 
 export function registerInspect(program: Command, io: InspectIo = processIo): void {
-  program
+  const command = program
     .command('inspect')
     .description("Print a model's attention kind, padding protocol, I/O, dims, special tokens and model-level findings, without generating.")
-    .argument('<model>', '"tiny" (the built-in model) or a model folder')
+    .argument('<model>', '"tiny" (the built-in model), a model folder or a hub id');
+  addModelSourceOptions(command)
     .addOption(runtimeOption())
     .option('--json', 'print the report JSON (docs/report-schema.json, with figures and settings null)')
     .addOption(new Option('--fail-on <level>', 'exit 1 when a finding at this severity or above exists').choices([...FAIL_ON_LEVELS]).default(DEFAULT_FAIL_ON))
     .action(async (spec: string, options: InspectCliOptions) => {
-      const report = await inspectModel(spec, options.failOn, options.runtime);
+      const report = await inspectModel(spec, options.failOn, {
+        dtype: parseDtype(options.dtype),
+        revision: options.revision,
+        offline: options.offline,
+        hubUrl: options.hubUrl,
+        runtime: options.runtime,
+      });
       if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       else io.stdout(renderInspection(report, { color: colorLevel(io.env, io.stdoutIsTTY) > 0 }));
       if (shouldAnnotate(io.env)) for (const line of githubAnnotations(report.findings)) io.stderr(`${line}\n`);
@@ -59,15 +68,7 @@ export function registerInspect(program: Command, io: InspectIo = processIo): vo
     });
 }
 
-/** Loads the model (and releases its session), and returns the model-level report. */
-export async function inspectModel(spec: string, failOn: FailOn = DEFAULT_FAIL_ON, runtime?: RuntimeChoice): Promise<Report> {
-  const model = await loadModel(spec, { runtime });
-  try {
-    return buildReport({ model: describeModel(model, { io: true }), settings: null, findings: modelFindings(model), figures: null, failOn });
-  } finally {
-    await model.runner.release();
-  }
-}
+export { inspectModel };
 
 /** The human text of `inspect`: the model's facts, then its findings. */
 export function renderInspection(report: Report, options: { color: boolean }): string {

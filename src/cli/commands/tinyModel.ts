@@ -2,7 +2,7 @@ import { GQA_NEEDS_RIGHT_PADDING } from '../../attentionKind';
 import { Command, Option } from 'commander';
 import * as path from 'path';
 import { UserError } from '../../errors';
-import { DTYPE_NAMES, DtypeName, isDtypeName } from '../../model/dtype';
+import { DTYPE_NAMES, DtypeName, isDtypeName } from '../../dtypeFiles';
 import {
   DEFAULT_GQA_ROTARY,
   DEFAULT_TINY_OPTIONS,

@@ -5,6 +5,7 @@ import { RuntimeSessionSettings } from '../sessionOptions';
 import { StepFeeds } from '../stepFeeds';
 import { countLogits, emptyRunnerStats, ModelRunner, RunnerInputs, RuntimeDescription, StepResult } from '../stepRunner';
 import { keptLogitColumns, logitsFeed, readRunnerInputs } from '../graphFeeds';
+import { kvCopiesOf, kvHandlingOf } from '../runtimeTraits';
 import { growableStride, KvMemoryPool } from './kvMemoryPool';
 import { DirectTensor, OrtDirectSession } from './ortSession';
 
@@ -70,11 +71,8 @@ export class DirectRunner implements ModelRunner {
       const runtime: RuntimeDescription = {
         name: 'direct',
         version: OrtDirectSession.version(),
-        kvHandling: options.sharePastPresent
-          ? 'in place: GroupQueryAttention writes each step\'s keys and values into the past buffer (grown in chunks)'
-          : 'two reused buffers alternate: the graph\'s own concat is the only copy of the cache per step',
-        // In place: one buffer with headroom, plus the copy made while it grows; alternating: two buffers with headroom.
-        kvCopies: options.sharePastPresent ? 2 : 2.5,
+        kvHandling: kvHandlingOf('direct', options.sharePastPresent),
+        kvCopies: kvCopiesOf('direct', options.sharePastPresent),
       };
       return new DirectRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime, logitsType, vocab, options);
     } catch (error) {

@@ -1,0 +1,156 @@
+import { GenerationFlags } from '../job/generationDefaults';
+import { runGenerateJob } from '../job/generateJob';
+import { UserError } from '../errors';
+import { Report } from '../diagnostics/report';
+import { FailOn } from '../diagnostics/gate';
+import { checkParamValue } from '../params/checkParamValue';
+import { GENERATION_PARAMS, ParamName, paramSpec } from '../params/generationParams';
+import { settingKey } from '../params/settingKey';
+import { parseDtype } from '../model/dtype';
+import { DEFAULT_MODEL_ID } from '../model/modelSource';
+
+/** One request: the same object as a JSONL input line (`{"id", "prompt" | "messages", ...parameters}`), or the line's text. */
+export type GenerateRequest = Record<string, unknown> | string;
+
+/** Parameters given for every request, by their JSONL names (a request's own values win); those with a CLI flag only. */
+export type GenerateDefaults = Partial<Record<ParamName, unknown>>;
+
+export interface GenerateOptions {
+  /** "tiny", a model folder or a hub id (default: onnx-community/Qwen3-0.6B-ONNX). */
+  model?: string;
+  /** Graph variant (default auto). */
+  dtype?: string;
+  revision?: string;
+  offline?: boolean;
+  hubUrl?: string;
+  batchSize?: number;
+  maxBatchTokens?: number;
+  /** Bytes for KV cache, logits and activations (default: half of the available memory, within the cgroup limit). */
+  maxMemory?: number;
+  /** Defaults for every request, e.g. `{ temperature: 0, max_tokens: 64 }` (checked like JSONL fields). */
+  defaults?: GenerateDefaults;
+  /** Greedy decoding by default (cannot be combined with defaults.temperature). */
+  greedy?: boolean;
+  escapeSpecialTokens?: boolean;
+  tokenIds?: boolean;
+  echoParams?: boolean;
+  format?: 'auto' | 'qwen-gen' | 'openai';
+  /** Yield records in input order (held until their predecessors are out) instead of completion order. */
+  ordered?: boolean;
+  /** Copy unknown top-level request fields to the records instead of refusing the request. */
+  keepFields?: boolean;
+  threads?: number;
+  device?: 'cpu' | 'cuda';
+  /** Stops admitting work when aborted; the records of finished requests have all been yielded. */
+  signal?: AbortSignal;
+  /** Messages qwen-gen would print on stderr (warnings). */
+  onLog?: (message: string) => void;
+  /** The diagnostics report, once the run has ended. */
+  onReport?: (report: Report) => void;
+  failOn?: FailOn;
+}
+
+/** An output record: the same object as a line of qwen-gen's JSONL output (docs in the README, "Output"). */
+export type GenerationRecord = Record<string, unknown>;
+
+/**
+ * Generates a completion for every request and yields the output records as requests finish (completion order; each
+ * record carries its `id` and `index`). Invalid requests yield error records, as in the CLI. Throws an Error with a
+ * user-facing message for unusable options or models.
+ *
+ * ```js
+ * const { generate } = require('qwen-gen');
+ * for await (const record of generate([{ id: 1, prompt: 'Hello' }], { model: 'tiny', defaults: { max_tokens: 8 } })) {
+ *   console.log(record.id, record.text);
+ * }
+ * ```
+ */
+export function generate(requests: Iterable<GenerateRequest>, options: GenerateOptions = {}): AsyncIterable<GenerationRecord> {
+  return {
+    [Symbol.asyncIterator]: () => run(requests, options)[Symbol.asyncIterator](),
+  };
+}
+
+async function* run(requests: Iterable<GenerateRequest>, options: GenerateOptions): AsyncGenerator<GenerationRecord> {
+  const flags = defaultsToFlags(options);
+  const text = [...requests].map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+  const queue: GenerationRecord[] = [];
+  let wake: (() => void) | null = null;
+  let finished = false;
+  let failure: unknown = null;
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
+  const job = runGenerateJob({
+    input: new TextEncoder().encode(text),
+    model: options.model ?? DEFAULT_MODEL_ID,
+    overwrite: false,
+    signal: options.signal,
+    batchSize: options.batchSize ?? 8,
+    maxBatchTokens: options.maxBatchTokens,
+    maxMemory: options.maxMemory,
+    tokenIds: options.tokenIds ?? false,
+    echoParams: options.echoParams ?? false,
+    format: options.format ?? 'auto',
+    strict: false,
+    ordered: options.ordered,
+    keepFields: options.keepFields,
+    reportFormat: 'json',
+    failOn: options.failOn ?? 'error',
+    flags,
+    load: {
+      threads: options.threads,
+      device: options.device ?? 'cpu',
+      dtype: parseDtype(options.dtype ?? 'auto'),
+      revision: options.revision ?? 'main',
+      offline: options.offline,
+      hubUrl: options.hubUrl,
+      onWarning: (message) => options.onLog?.(`warning: ${message}`),
+    },
+    onRecord: (record) => {
+      queue.push(record as GenerationRecord);
+      notify();
+    },
+    log: (message) => options.onLog?.(message),
+  }).then(
+    (result) => {
+      if (result.report) options.onReport?.(result.report);
+    },
+    (error: unknown) => {
+      failure = error;
+    },
+  ).finally(() => {
+    finished = true;
+    notify();
+  });
+  while (true) {
+    if (queue.length > 0) {
+      yield queue.shift()!;
+      continue;
+    }
+    if (finished) break;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+  await job;
+  if (failure) throw failure instanceof UserError ? new Error(failure.message) : failure;
+}
+
+/** `defaults` by JSONL name → the job's flags, each value checked with the table's rule. */
+function defaultsToFlags(options: GenerateOptions): GenerationFlags {
+  const flags: Record<string, unknown> = { greedy: options.greedy, escapeSpecialTokens: options.escapeSpecialTokens };
+  for (const [name, value] of Object.entries(options.defaults ?? {})) {
+    const spec = GENERATION_PARAMS.find((s) => s.name === name);
+    if (!spec || !spec.cli) {
+      const allowed = GENERATION_PARAMS.filter((s) => s.cli).map((s) => s.name);
+      throw new Error(`generate(): defaults.${name} is not a run-wide parameter (${allowed.join(', ')}); set it per request`);
+    }
+    const checked = checkParamValue(paramSpec(spec.name), value);
+    if (!checked.ok) throw new Error(`generate(): defaults.${name}${checked.at ?? ''} ${checked.requirement}, got ${JSON.stringify(checked.value)}`);
+    flags[settingKey(spec.name)] = checked.value;
+  }
+  if (options.greedy && options.defaults?.temperature !== undefined) {
+    throw new Error('generate(): greedy and defaults.temperature conflict; use one');
+  }
+  return flags as GenerationFlags;
+}
