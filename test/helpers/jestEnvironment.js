@@ -1,5 +1,10 @@
 // onnxruntime-node creates output tensors with the host realm's typed arrays, and onnxruntime-common (loaded inside jest's
 // sandbox) checks them with `instanceof`: share the host's typed-array constructors with the sandbox so both agree.
+//
+// It also removes the temp folders a test file made (test/helpers/testModels.ts `tempDir`) when that file is done: left to
+// the worker's exit, deleting hundreds of MB of test models outlasts jest's 500 ms grace period and jest reports "a
+// worker process has failed to exit gracefully".
+const fs = require('node:fs');
 const { TestEnvironment } = require('jest-environment-node');
 
 const SHARED = [
@@ -11,6 +16,13 @@ class OnnxFriendlyEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
     for (const name of SHARED) this.global[name] = globalThis[name];
+    this.tempDirs = [];
+    this.global.__qwenGenTempDirs = this.tempDirs;
+  }
+
+  async teardown() {
+    await Promise.all(this.tempDirs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
+    await super.teardown();
   }
 }
 

@@ -3,10 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildTinyModel, TinyModelOptions } from '../../src/tinymodel';
 
-/** A fresh temp folder removed when the test process exits. */
+/** A fresh temp folder, removed when the test file is done (by the jest environment) or else when the process exits. */
 export function tempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `qwen-gen-${prefix}-`));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const registry = (globalThis as { __qwenGenTempDirs?: string[] }).__qwenGenTempDirs;
+  if (registry) registry.push(dir);
+  else process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
