@@ -13,6 +13,16 @@ export interface EngineStats {
   /** How many prefill steps ran at each batch size. */
   prefillBatchSizes: Record<number, number>;
   rebuilds: number;
+  /** Distinct prompts started from a prefix computed earlier (prefix cache hits). */
+  prefixHits: number;
+  /** Prompt tokens those hits did not compute. */
+  prefixTokensReused: number;
+  /** Prefixes computed to be cached (their tokens are in prefillRealTokens). */
+  prefixComputations: number;
+  /** Cached prefixes evicted (least recently used first) to make room within the cache budget. */
+  prefixEvictions: number;
+  /** Distinct prompts started from a cached prefix (first use included), by prefix length in tokens. */
+  prefixUses: Record<number, number>;
   prefillMs: number;
   decodeMs: number;
 }
@@ -21,6 +31,7 @@ export function emptyEngineStats(): EngineStats {
   return {
     prefillSteps: 0, prefillPositions: 0, prefillRealTokens: 0,
     decodeSteps: 0, decodePositions: 0, decodeRealTokens: 0,
-    decodeBatchSizes: {}, prefillBatchSizes: {}, rebuilds: 0, prefillMs: 0, decodeMs: 0,
+    decodeBatchSizes: {}, prefillBatchSizes: {}, rebuilds: 0,
+    prefixHits: 0, prefixTokensReused: 0, prefixComputations: 0, prefixEvictions: 0, prefixUses: {}, prefillMs: 0, decodeMs: 0,
   };
 }

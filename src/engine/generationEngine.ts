@@ -2,12 +2,22 @@ import { StepRunner } from '../runtime/stepRunner';
 import { BatchRows } from '../padding/batchRows';
 import { PaddingProtocol } from '../padding/paddingProtocol';
 import { Scheduler, SchedulerLimits } from '../schedule/scheduler';
+import { DEFAULT_PREFIX_BLOCK, PrefixIndex, SharedPrefix } from '../schedule/prefixIndex';
 import { EngineStats, emptyEngineStats } from './engineStats';
+import { PrefixCache } from './prefixCache';
+import { computePrefix, copyOfPrefix, extendOneRow } from './prefixStart';
 import { FinishedSequence, SequenceSpec, TokenChoice } from './sequence';
 
 export interface EngineOptions extends SchedulerLimits {
   /** Stop admitting and return as soon as this is aborted (in-flight sequences are abandoned, not written). */
   signal?: AbortSignal;
+  /**
+   * Automatic prefix caching (default on): a prompt that shares whole token blocks at its start with another prompt of
+   * the run starts from a copy of that prefix's KV, computed once and kept in an LRU cache within `maxCacheTokens`.
+   */
+  prefixCache?: boolean;
+  /** Tokens per block of the prefix match (default 16). */
+  prefixBlockSize?: number;
 }
 
 /** Live state of one running row. */
@@ -21,6 +31,17 @@ interface Schedulable<R> {
   spec: SequenceSpec<R>;
   promptLength: number;
   maxLength: number;
+  prefillLength: number;
+  group?: unknown;
+  prefix: SharedPrefix | null;
+}
+
+/** Newly started rows: `rows` of a fresh batch, spec i at row rowOf[i], with its first sampled token. */
+interface Started<R> {
+  specs: SequenceSpec<R>[];
+  rows: BatchRows;
+  rowOf: number[];
+  firstChoices: TokenChoice[];
 }
 
 /**
@@ -58,10 +79,21 @@ export async function runGeneration<R>(
   onFinished: (sequence: FinishedSequence<R>) => void | Promise<void>,
 ): Promise<EngineResult<R>> {
   const stats = emptyEngineStats();
+  const blockSize = options.prefixBlockSize ?? DEFAULT_PREFIX_BLOCK;
+  const index = options.prefixCache === false ? null : new PrefixIndex(specs.map((spec) => spec.promptIds), blockSize);
+  const prefixes = new PrefixCache();
   const scheduler = new Scheduler<Schedulable<R>>(
-    specs.map((spec) => ({ spec, promptLength: spec.promptIds.length, maxLength: spec.promptIds.length + spec.maxTokens })),
+    specs.map((spec) => {
+      const prefix = index?.sharedPrefix(spec.promptIds) ?? null;
+      const promptLength = spec.promptIds.length;
+      return {
+        spec, promptLength, maxLength: promptLength + spec.maxTokens, prefix,
+        prefillLength: promptLength - (prefix?.length ?? 0), group: prefix?.group,
+      };
+    }),
     options,
   );
+  const cacheBudget = options.maxCacheTokens ?? Infinity;
   let batch: BatchRows | null = null;
   let running: Running<R>[] = [];
   // Rows of `batch` still alive after the last decode step, when some finished: they are dropped in the next rebuild,
@@ -85,28 +117,33 @@ export async function runGeneration<R>(
 
     // Admission: prefill a group into the free rows; one rebuild then drops finished rows and merges the new ones.
     const live = survivors ? survivors.map((b) => running[b]) : running;
-    const admitted = scheduler.admit(
-      live.length,
-      live.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0),
-    );
+    const liveTokens = live.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0);
+    // Cached prefixes count against the cache budget like running rows.
+    const admitted = scheduler.admit(live.length, liveTokens + prefixes.heldTokens);
     const parts: { rows: BatchRows; keep: number[] }[] = [];
     if (batch) parts.push({ rows: batch, keep: survivors ?? running.map((_, b) => b) });
     const next = [...live];
     if (admitted.length > 0) {
       const started = Date.now();
-      const { rows: fresh, firstChoices } = await prefillGroup(runner, protocol, admitted.map((a) => a.spec), options.maxBatchTokens, stats).catch(
+      const rowsTokens = liveTokens + admitted.reduce((sum, a) => sum + a.maxLength, 0);
+      // The rows come first: prefixes that no longer fit beside them are evicted (the first row of an empty batch is
+      // admitted whatever its size, as without the cache).
+      prefixes.makeRoom(0, Math.max(0, cacheBudget - rowsTokens));
+      const fresh = await startAdmitted(runner, protocol, admitted, prefixes, cacheBudget - rowsTokens, options.maxBatchTokens, stats).catch(
         stepFailed(admitted.map((a) => a.spec)),
       );
       stats.prefillMs += Date.now() - started;
-      const keepFresh: number[] = [];
-      for (let i = 0; i < admitted.length; i++) {
-        const row: Running<R> = { spec: admitted[i].spec, tokenIds: [firstChoices[i].tokenId], choices: [firstChoices[i]] };
-        if (!(await finishIfDone(row))) {
-          keepFresh.push(i);
-          next.push(row);
+      for (const unit of fresh) {
+        const keep: number[] = [];
+        for (let i = 0; i < unit.specs.length; i++) {
+          const row: Running<R> = { spec: unit.specs[i], tokenIds: [unit.firstChoices[i].tokenId], choices: [unit.firstChoices[i]] };
+          if (!(await finishIfDone(row))) {
+            keep.push(unit.rowOf[i]);
+            next.push(row);
+          }
         }
+        parts.push({ rows: unit.rows, keep });
       }
-      parts.push({ rows: fresh, keep: keepFresh });
     }
     if (admitted.length > 0 || survivors) {
       const started = Date.now();
@@ -140,9 +177,62 @@ export async function runGeneration<R>(
     if (keep.length < running.length) survivors = keep;
   }
 
+  stats.prefixEvictions += prefixes.evictions;
+  prefixes.clear();
   const live = survivors ? survivors.map((b) => running[b]) : running;
   const unfinished = [...live.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
   return { stats, unfinished };
+}
+
+/**
+ * Starts the admitted sequences. Those with a shared prefix start from a copy of its cached KV (computed now on a miss,
+ * when it fits in `prefixBudget` tokens beside the rows) and prefill only the rest of their prompt, one distinct prompt at a
+ * time (batch 1: correct on every graph kind); a prefix that does not fit is not cached and its prompt is prefilled whole,
+ * alone. The others are prefilled together as before.
+ */
+async function startAdmitted<R>(
+  runner: StepRunner,
+  protocol: PaddingProtocol,
+  admitted: Schedulable<R>[],
+  prefixes: PrefixCache,
+  prefixBudget: number,
+  maxBatchTokens: number,
+  stats: EngineStats,
+): Promise<Started<R>[]> {
+  const units: Started<R>[] = [];
+  const plain = admitted.filter((a) => !a.prefix).map((a) => a.spec);
+  if (plain.length > 0) {
+    const { rows, firstChoices } = await prefillGroup(runner, protocol, plain, maxBatchTokens, stats);
+    units.push({ specs: plain, rows, rowOf: plain.map((_, i) => i), firstChoices });
+  }
+  // Samples of one request share their prompt array: one start serves them all.
+  const byPrompt = new Map<readonly number[], Schedulable<R>[]>();
+  for (const a of admitted) if (a.prefix) byPrompt.set(a.spec.promptIds, [...(byPrompt.get(a.spec.promptIds) ?? []), a]);
+  for (const [prompt, samples] of byPrompt) {
+    const specs = samples.map((a) => a.spec);
+    const { node, length } = samples[0].prefix!;
+    let entry = prefixes.lookup(node, length);
+    if (entry) {
+      stats.prefixHits++;
+      stats.prefixTokensReused += length;
+    } else if (prefixes.makeRoom(length, prefixBudget)) {
+      const computed = await computePrefix(runner, protocol, prompt.slice(0, length), maxBatchTokens, stats);
+      entry = { node, length, cache: computed.cache, uses: 0 };
+      prefixes.add(entry);
+      stats.prefixComputations++;
+    } else {
+      const { rows, firstChoices } = await prefillGroup(runner, protocol, specs, maxBatchTokens, stats);
+      units.push({ specs, rows, rowOf: specs.map((_, i) => i), firstChoices });
+      continue;
+    }
+    entry.uses++;
+    stats.prefixUses[length] = (stats.prefixUses[length] ?? 0) + 1;
+    const copy = copyOfPrefix(runner, entry, length, prefixes.retained);
+    const { rows, last } = await extendOneRow(runner, protocol, copy, prompt.slice(length), maxBatchTokens, stats);
+    const firstChoices = specs.map((spec) => spec.sampler.next(last.logits.row(0, last.column)));
+    units.push({ specs, rows, rowOf: specs.map(() => 0), firstChoices });
+  }
+  return units;
 }
 
 /**

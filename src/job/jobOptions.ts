@@ -24,6 +24,8 @@ export interface GenerateJobOptions {
   maxBatchTokens?: number;
   /** Bytes for KV cache, logits and activations (default: half of the free memory). */
   maxMemory?: number;
+  /** Automatic prefix caching (default on): prompt prefixes shared by several requests are computed once. */
+  prefixCache?: boolean;
   tokenIds: boolean;
   echoParams: boolean;
   format: OutputFormat;

@@ -19,7 +19,7 @@ export interface EngineRun {
 
 type EngineRunOptions = Pick<
   GenerateJobOptions,
-  'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'signal' | 'echoParams' | 'onProgress' | 'onStart' | 'onToken' | 'log'
+  'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'prefixCache' | 'signal' | 'echoParams' | 'onProgress' | 'onStart' | 'onToken' | 'log'
 >;
 
 export interface EngineRunContext {
@@ -49,6 +49,7 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     maxBatchTokens: memory.maxBatchTokens,
     maxCacheTokens: memory.maxCacheTokens,
     signal: options.signal,
+    prefixCache: options.prefixCache,
   };
   options.onStart?.(prepared.length);
   const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, limits, handlers.engineHandlers);

@@ -42,14 +42,16 @@ export interface RuntimeDescription {
 
 /**
  * The model runner: tensors in, logits and the new KV cache out. Knows nothing of requests, padding or sampling.
- * Caches passed in (a step's past, a gather's sources) are consumed: the runner may reuse their memory.
+ * Caches passed in (a step's past, a gather's sources) are consumed: the runner may reuse their memory — except gather
+ * sources listed as `retained` (a cached prompt prefix, read by many gathers): those are only read, never pooled, never
+ * written, never the in-place target of the gather.
  */
 export interface StepRunner {
   readonly kvShape: KvShape;
   readonly inputs: RunnerInputs;
   step(feeds: StepFeeds): Promise<StepResult>;
   /** A cache of `length` slots whose row b is copied from `sources[b]` (row removal, admission, compaction). */
-  gather(length: number, sources: GatherSource[]): KvCache;
+  gather(length: number, sources: GatherSource[], retained?: ReadonlySet<KvCache>): KvCache;
 }
 
 /** A runner that owns an onnxruntime session. */

@@ -3,6 +3,13 @@ export interface Schedulable {
   promptLength: number;
   /** Prompt plus max_tokens: the longest its cache row can become. */
   maxLength?: number;
+  /** Positions its prefill computes when less than the prompt (the part after a cached prefix); default promptLength. */
+  prefillLength?: number;
+  /**
+   * Requests with the same group (e.g. one shared prompt prefix) are queued next to each other, so they are admitted close
+   * together; groups are ordered by their longest prompt. Default: each request alone.
+   */
+  group?: unknown;
 }
 
 export interface SchedulerLimits {
@@ -35,10 +42,19 @@ export class Scheduler<T extends Schedulable> {
   constructor(requests: readonly T[], private readonly limits: SchedulerLimits) {
     if (limits.batchSize < 1) throw new Error('batchSize must be ≥ 1');
     if (limits.maxBatchTokens < 1) throw new Error('maxBatchTokens must be ≥ 1');
-    // Stable sort: equal lengths keep input order, so a run is deterministic.
-    this.waiting = requests
-      .map((request, order) => ({ request, order }))
-      .sort((a, b) => b.request.promptLength - a.request.promptLength || a.order - b.order)
+    // Stable sort: equal lengths keep input order, so a run is deterministic. Without groups each request is its own
+    // group, and the order is simply longest first.
+    const groups = new Map<unknown, { longest: number; first: number }>();
+    const entries = requests.map((request, order) => {
+      const key = request.group === undefined ? { order } : request.group;
+      const group = groups.get(key) ?? { longest: 0, first: order };
+      group.longest = Math.max(group.longest, request.promptLength);
+      groups.set(key, group);
+      return { request, order, group };
+    });
+    this.waiting = entries
+      .sort((a, b) =>
+        b.group.longest - a.group.longest || a.group.first - b.group.first || b.request.promptLength - a.request.promptLength || a.order - b.order)
       .map(({ request }) => request);
   }
 
@@ -58,18 +74,19 @@ export class Scheduler<T extends Schedulable> {
     let cache = runningCacheTokens + grown(this.waiting[0]);
     if (running > 0 && cache > cacheBudget) return [];
     const maxPadding = this.limits.maxPaddingFraction ?? 0.05;
+    const computed = (item: T) => item.prefillLength ?? item.promptLength;
     const group: T[] = [this.waiting[0]];
-    let longest = this.waiting[0].promptLength;
+    let longest = computed(this.waiting[0]);
     let real = longest;
     while (group.length < free && group.length < this.waiting.length) {
       const candidate = this.waiting[group.length];
-      const width = Math.max(longest, candidate.promptLength);
+      const width = Math.max(longest, computed(candidate));
       const positions = width * (group.length + 1);
       if (positions > this.limits.maxBatchTokens) break;
-      if (positions - (real + candidate.promptLength) > maxPadding * positions) break;
+      if (positions - (real + computed(candidate)) > maxPadding * positions) break;
       if (cache + grown(candidate) > cacheBudget) break;
       cache += grown(candidate);
-      real += candidate.promptLength;
+      real += computed(candidate);
       longest = width;
       group.push(candidate);
     }

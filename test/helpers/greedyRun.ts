@@ -1,3 +1,4 @@
+import { EngineStats } from '../../src/engine/engineStats';
 import { runGeneration } from '../../src/engine/generationEngine';
 import { LoadedModel } from '../../src/model/loadModel';
 import { SequenceOutput } from '../../src/output/sequenceOutput';
@@ -13,6 +14,12 @@ export interface GreedyRunOptions {
   runner?: StepRunner;
   protocol?: PaddingProtocol;
   ignoreEos?: boolean;
+  /** Engine options for prefix caching (default: the engine's default, on). */
+  prefixCache?: boolean;
+  prefixBlockSize?: number;
+  maxCacheTokens?: number;
+  /** Receives the engine's work counters. */
+  onStats?: (stats: EngineStats) => void;
 }
 
 /** Greedy completion token ids of each prompt, through the real engine (real ONNX session, real protocol). */
@@ -32,15 +39,22 @@ export async function greedyTokens(model: LoadedModel, prompts: number[][], opti
       includeStopStrInOutput: false,
     }),
   }));
-  await runGeneration(
+  const { stats } = await runGeneration(
     options.runner ?? model.runner,
     options.protocol ?? model.protocol,
     specs,
-    { batchSize: options.batchSize, maxBatchTokens: options.maxBatchTokens ?? 4096 },
+    {
+      batchSize: options.batchSize,
+      maxBatchTokens: options.maxBatchTokens ?? 4096,
+      prefixCache: options.prefixCache,
+      prefixBlockSize: options.prefixBlockSize,
+      maxCacheTokens: options.maxCacheTokens,
+    },
     (finished) => {
       results[finished.spec.request] = finished.tokenIds;
     },
   );
+  options.onStats?.(stats);
   return results;
 }
 

@@ -48,6 +48,7 @@ interface GenerateCliOptions extends ModelSourceCliOptions, Record<string, unkno
   failOn: FailOn;
   maxMemory?: number;
   derivedGraph: boolean;
+  prefixCache: boolean;
   model: string;
   output?: string;
   overwrite: boolean;
@@ -82,6 +83,7 @@ export function registerGenerate(program: Command): void {
     .option('-b, --batch-size <n>', 'rows decoded together at most', positiveInt('--batch-size'), 8)
     .option('--max-batch-tokens <n>', 'prompt tokens (pads included) per prefill step at most', positiveInt('--max-batch-tokens'))
     .option('--max-memory <size>', 'memory for KV cache, logits and activations, e.g. 4GB (default: half of the free memory, within the cgroup limit)', byteSize)
+    .option('--no-prefix-cache', 'prefill every prompt whole, even the parts shared with other prompts (prefix caching is on by default)')
     .option('--no-derived-graph', 'run the original graph even when it computes logits for every prompt position');
   addGenerationParamOptions(command)
     .option('--escape-special-tokens', 'tokenize special-token text typed inside user content as plain text')
@@ -136,6 +138,7 @@ export function registerGenerate(program: Command): void {
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
           maxMemory: opts.maxMemory,
+          prefixCache: opts.prefixCache,
           tokenIds: opts.tokenIds,
           echoParams: opts.echoParams,
           format: opts.format,

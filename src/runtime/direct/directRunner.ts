@@ -121,8 +121,8 @@ export class DirectRunner implements ModelRunner {
     return { logits, present };
   }
 
-  gather(length: number, sources: GatherSource[]): KvCache {
-    const target = this.inPlaceTarget(length, sources);
+  gather(length: number, sources: GatherSource[], retained?: ReadonlySet<KvCache>): KvCache {
+    const target = this.inPlaceTarget(length, sources, retained);
     const cache = target
       ? new KvCache(this.kvShape, sources.length, length, target.stride, target.keys, target.values)
       : this.newCache(sources.length, length, this.options.sharePastPresent ? growableStride(length) : length);
@@ -130,7 +130,7 @@ export class DirectRunner implements ModelRunner {
       gatherLayer(cache.keys[i], this.kvShape, cache.stride, sources, (c) => c.keys[i]);
       gatherLayer(cache.values[i], this.kvShape, cache.stride, sources, (c) => c.values[i]);
     }
-    for (const source of new Set(sources.map((s) => s.cache))) if (source !== target) this.pool.give(this.pool.memoryOf(source.keys));
+    for (const source of new Set(sources.map((s) => s.cache))) if (source !== target && !retained?.has(source)) this.pool.give(this.pool.memoryOf(source.keys));
     this.stats.kvBytesAllocated = this.pool.bytesAllocated;
     return cache;
   }
@@ -146,9 +146,10 @@ export class DirectRunner implements ModelRunner {
    * each moving to a row at or before its own with slots in place (the compacted layout) — so every copy moves data
    * towards the start and never overwrites what is still to be read — and its memory holds the result.
    */
-  private inPlaceTarget(length: number, sources: GatherSource[]): KvCache | null {
+  private inPlaceTarget(length: number, sources: GatherSource[], retained?: ReadonlySet<KvCache>): KvCache | null {
     if (!this.options.sharePastPresent || sources.length === 0) return null;
     const target = sources[0].cache;
+    if (retained?.has(target)) return null;
     const memory = this.pool.memoryOf(target.keys);
     if (!memory || target.stride < length) return null;
     if (memory.elements < sources.length * this.kvShape.kvHeads * target.stride * this.kvShape.headDim) return null;

@@ -1,0 +1,66 @@
+import { KvCache } from '../runtime/kvCache';
+import { isOnPath, PrefixNode } from '../schedule/prefixIndex';
+
+/** A computed prefix: the KV of the first `length` tokens of `node`'s path, one row, slots 0..length-1. */
+export interface CachedPrefix {
+  node: PrefixNode;
+  length: number;
+  cache: KvCache;
+  /** Sequences (distinct prompts) started from it. */
+  uses: number;
+}
+
+/**
+ * The prefix cache: computed prefixes kept for reuse, least recently used first out, within a token budget. Its caches are
+ * retained: they are only ever read (gathered with `retained`), never given to the runner to consume.
+ */
+export class PrefixCache {
+  private readonly entries: CachedPrefix[] = []; // most recently used last
+  private held = 0;
+  /** Entries dropped to make room so far. */
+  evictions = 0;
+
+  /** Cached tokens held now (they count against the scheduler's cache budget). */
+  get heldTokens(): number {
+    return this.held;
+  }
+
+  get retained(): ReadonlySet<KvCache> {
+    return new Set(this.entries.map((entry) => entry.cache));
+  }
+
+  /** An entry holding the first `length` tokens of `node`'s path, marked as just used. */
+  lookup(node: PrefixNode, length: number): CachedPrefix | null {
+    let required = node; // the shallowest node on the path that covers `length` tokens
+    while (required.parent && required.parent.tokens >= length) required = required.parent;
+    const index = this.entries.findIndex((entry) => entry.length >= length && isOnPath(required, entry.node));
+    if (index < 0) return null;
+    const [entry] = this.entries.splice(index, 1);
+    this.entries.push(entry);
+    return entry;
+  }
+
+  /**
+   * Makes room for `tokens` more within `budget` held tokens by evicting least recently used entries; false (nothing
+   * evicted) when even an empty cache would not hold them.
+   */
+  makeRoom(tokens: number, budget: number): boolean {
+    if (tokens > budget) return false;
+    while (this.held + tokens > budget && this.entries.length > 0) {
+      this.held -= this.entries.shift()!.length;
+      this.evictions++;
+    }
+    return true;
+  }
+
+  add(entry: CachedPrefix): void {
+    this.entries.push(entry);
+    this.held += entry.length;
+  }
+
+  /** Every entry ever evicted or still held is dropped: their memory goes to the garbage collector. */
+  clear(): void {
+    this.entries.length = 0;
+    this.held = 0;
+  }
+}
