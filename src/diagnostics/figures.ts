@@ -52,6 +52,19 @@ export interface Figures {
     completion_wall: number | null;
   };
   peak_rss_bytes: number;
+  /** Automatic prefix caching (absent in reports written before it existed). */
+  prefix_cache?: PrefixCacheFigures;
+}
+
+export interface PrefixCacheFigures {
+  /** Distinct prompts started from a prefix computed before them. */
+  hits: number;
+  /** Prompt tokens those hits did not compute. */
+  prompt_tokens_reused: number;
+  /** Real prompt tokens computed at prefill (cached prefixes included). */
+  prompt_tokens_computed: number;
+  prefixes_computed: number;
+  evictions: number;
 }
 
 export const DECODE_WASTE_NOTE =
@@ -92,6 +105,13 @@ export function buildFigures(input: FigureInput): Figures {
       completion_wall: rate(input.completionTokens, timings.totalMs),
     },
     peak_rss_bytes: input.peakRssBytes ?? peakRssBytes(),
+    prefix_cache: {
+      hits: stats.prefixHits,
+      prompt_tokens_reused: stats.prefixTokensReused,
+      prompt_tokens_computed: stats.prefillRealTokens,
+      prefixes_computed: stats.prefixComputations,
+      evictions: stats.prefixEvictions,
+    },
   };
 }
 

@@ -51,8 +51,14 @@ function figureLines(f: Figures): string[] {
   const failed = f.failed_requests > 0 ? ` (${f.failed_requests} failed)` : '';
   const speed = f.tokens_per_second.completion === null ? '' : `, ${f.tokens_per_second.completion} tok/s`;
   const stages = (['load', 'tokenize', 'prefill', 'decode', 'write'] as const).map((s) => `${s} ${seconds(f.stage_ms[s])}`).join(', ');
+  const prefix = f.prefix_cache;
+  const saved =
+    prefix && prefix.prompt_tokens_reused > 0
+      ? `; prefix cache: ${prefix.hits} hits, ${prefix.prompt_tokens_reused} prompt tokens reused, ${prefix.prompt_tokens_computed} computed ` +
+        `(${percent(prefix.prompt_tokens_reused / (prefix.prompt_tokens_reused + prefix.prompt_tokens_computed))} of prefill saved)`
+      : '';
   return [
-    `${f.requests} requests${failed} in ${f.batches} batches; ${f.tokens.prompt} prompt + ${f.tokens.completion} completion tokens${speed}`,
+    `${f.requests} requests${failed} in ${f.batches} batches; ${f.tokens.prompt} prompt + ${f.tokens.completion} completion tokens${speed}${saved}`,
     `padding waste: prefill ${percent(f.padding_waste.prefill.fraction)}, decode ${percent(f.padding_waste.decode.fraction)}; ` +
       `peak RSS ${megabytes(f.peak_rss_bytes)}; ${stages} (total ${seconds(f.stage_ms.total)})`,
   ];
