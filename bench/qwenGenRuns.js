@@ -11,13 +11,14 @@ function readJsonl(file) {
 }
 
 /** The whole workload through the qwen-gen CLI, as a user would run it. */
-async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads, dtype, env = {}, tag = '' }) {
+async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads, dtype, env = {}, tag = '', extraArgs = [] }) {
   const output = path.join(workDir, `qwen-gen-b${batchSize}${tag}.out.jsonl`);
   const report = path.join(workDir, `qwen-gen-b${batchSize}${tag}.report.json`);
   const args = [CLI, inputFile, '-m', modelDir, '--greedy', '--batch-size', String(batchSize), '--token-ids',
     '-o', output, '--overwrite', '--report', report];
   if (threads) args.push('--threads', String(threads));
   if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
+  args.push(...extraArgs);
   const run = await runMeasuredNode(args, { cwd: REPO, env, label: 'qwen-gen' });
   const records = readJsonl(output);
   const failed = records.filter((r) => r.error);

@@ -12,8 +12,9 @@ const { measureBandwidth } = require('./bandwidth');
 const { runMeasuredNode } = require('./measuredChild');
 const { runQwenGen, measureDecodeAtBatchOne, measurePrefillRss, usefulTokenFraction } = require('./qwenGenRuns');
 const { tokenAgreement, checkOutputs, realPositions, formatTable, fmt } = require('./figures');
+const { runSharedPrefix, sharedTargets, formatShared } = require('./sharedPrefixRun');
 
-const RUN_KEYS = ['qwen_gen', 'tjs_batched', 'tjs_sequential', 'decode', 'decode_step', 'batch_sweep', 'denormals', 'prefill_rss'];
+const RUN_KEYS = ['qwen_gen', 'tjs_batched', 'tjs_sequential', 'decode', 'decode_step', 'batch_sweep', 'denormals', 'prefill_rss', 'shared'];
 /** The session option measured by the `denormals` run (README: how it was decided). */
 const DENORMALS_KEPT = { QWEN_GEN_DENORMAL_AS_ZERO: '0' };
 /** Decode step probe (issue 12): rows × cached tokens, timed in the real loop on each runtime. */
@@ -79,6 +80,7 @@ async function main() {
   for (const variant of variants) {
     const result = await benchVariant(variant, opts, selected, log);
     console.log(formatTable(result));
+    if (result.shared_prefix) console.log(formatShared(result.shared_prefix));
     console.log('');
     results.push(result);
   }
@@ -228,6 +230,11 @@ async function benchVariant(variant, opts, selected, log) {
       `kept ${denormals.kept_vs_tjs_sequential?.identical ?? 'n/a'}, flushed ${denormals.flushed_vs_tjs_sequential?.identical ?? 'n/a'}`);
   }
 
+  let sharedPrefix = null;
+  if (selected.has('shared')) {
+    sharedPrefix = await runSharedPrefix({ quick: opts.quick, seed: opts.seed, tokenizer, common, runTjs: runTransformersJs, log });
+  }
+
   if (qwen && sequential) {
     const agree = tokenAgreement(qwen.outputs, sequential.outputs);
     notes.push(`greedy tokens of (a) identical to (c) for ${agree.identical}/${agree.compared} requests (same model file, EOS ignored in both)`);
@@ -268,6 +275,7 @@ async function benchVariant(variant, opts, selected, log) {
     runs,
     decode_batch1: decode,
     prefill_rss: prefill,
+    shared_prefix: sharedPrefix,
     bandwidth,
     machine: { load_average_at_start: loadSamples[0], load_average_mean: meanLoad, load_average_max: Math.max(...loadSamples), cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, total_memory_bytes: os.totalmem(), node: process.version, platform: `${os.platform()} ${os.arch()}` },
     notes,
@@ -275,6 +283,7 @@ async function benchVariant(variant, opts, selected, log) {
     total_seconds: (Date.now() - startedAt) / 1000,
   };
   result.targets = targetChecks(result, opts.quick);
+  if (sharedPrefix) result.targets.push(...sharedTargets(sharedPrefix, opts.quick));
 
   if (opts.keep) log(`work folder kept: ${workDir}`);
   else fs.rmSync(workDir, { recursive: true, force: true });

@@ -5,6 +5,9 @@ const { createRandom } = require('./prng');
 const WORKLOADS = Object.freeze({
   W64: { name: 'W64', count: 64, promptTokens: [8, 512], maxTokens: [16, 128] },
   W16Q: { name: 'W16-quick', count: 16, promptTokens: [8, 64], maxTokens: [4, 20] },
+  // Issue 15: one long shared preamble (system prompt + few-shot block), then a short question of its own per request.
+  WSHARED: { name: 'W-shared', count: 64, sharedTokens: 1000, questionTokens: [20, 80], maxTokens: [32, 32] },
+  WSHAREDQ: { name: 'W-shared-quick', count: 16, sharedTokens: 200, questionTokens: [8, 24], maxTokens: [8, 8] },
 });
 
 /**
@@ -36,6 +39,26 @@ function buildWorkload(spec, seed, tokenizer) {
     const maxTokens = random.int(spec.maxTokens[0], spec.maxTokens[1]);
     const prompt = randomPrompt(tokenizer, words, random, promptTokens);
     requests.push({ id: `w${String(i).padStart(3, '0')}`, prompt, promptTokens, maxTokens });
+  }
+  return requests;
+}
+
+/**
+ * W-shared: every prompt is the same preamble of `sharedTokens` tokens followed by its own question (drawn from `seed`).
+ * Returns the same request shape as buildWorkload.
+ */
+function buildSharedWorkload(spec, seed, tokenizer) {
+  const random = createRandom(seed);
+  const words = singleTokenWords(tokenizer);
+  const preamble = randomPrompt(tokenizer, words, random, spec.sharedTokens);
+  const requests = [];
+  for (let i = 0; i < spec.count; i++) {
+    const questionTokens = random.int(spec.questionTokens[0], spec.questionTokens[1]);
+    const maxTokens = random.int(spec.maxTokens[0], spec.maxTokens[1]);
+    const prompt = preamble + randomPrompt(tokenizer, words, random, questionTokens);
+    const promptTokens = tokenizer.encode(prompt, { add_special_tokens: false }).length;
+    if (promptTokens !== spec.sharedTokens + questionTokens) throw new Error(`a W-shared prompt encodes to ${promptTokens} tokens`);
+    requests.push({ id: `s${String(i).padStart(3, '0')}`, prompt, promptTokens, maxTokens });
   }
   return requests;
 }
@@ -77,4 +100,4 @@ function summarize(spec, seed, requests) {
   };
 }
 
-module.exports = { WORKLOADS, buildWorkload, probePrompt, toQwenGenJsonl, summarize };
+module.exports = { WORKLOADS, buildWorkload, buildSharedWorkload, probePrompt, toQwenGenJsonl, summarize };
