@@ -40,6 +40,11 @@ const FIXED_STATS: EngineStats = {
   rebuilds: 2,
   prefillMs: 200,
   decodeMs: 800,
+  prefixHits: 0,
+  prefixTokensReused: 0,
+  prefixComputations: 0,
+  prefixEvictions: 0,
+  prefixUses: {},
 };
 
 const FIXED_INPUT: FigureInput = {
