@@ -1,12 +1,12 @@
-import { EngineStats } from '../src/engine/engineStats';
-import { loadModel, LoadedModel } from '../src/model/loadModel';
-import { KvCache } from '../src/runtime/kvCache';
-import { StepRunner } from '../src/runtime/stepRunner';
-import { PrefixIndex } from '../src/schedule/prefixIndex';
-import { TinyModelOptions } from '../src/tinymodel';
-import { encodePrompt } from '../src/tokenize/promptEncoder';
-import { greedyTokens } from './helpers/greedyRun';
-import { buildTestModel } from './helpers/testModels';
+import { EngineStats } from '../../src/engine/engineStats';
+import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { KvCache } from '../../src/runtime/kvCache';
+import { StepRunner } from '../../src/runtime/stepRunner';
+import { PrefixIndex } from '../../src/schedule/prefixIndex';
+import { TinyModelOptions } from '../../src/tinymodel';
+import { encodePrompt } from '../../src/tokenize/promptEncoder';
+import { greedyTokens } from '../helpers/greedyRun';
+import { buildTestModel } from '../helpers/testModels';
 
 const VARIANTS: [string, Partial<TinyModelOptions>][] = [
   ['plain', { attention: 'plain' }],

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseJsonl, runCli } from './helpers/cli';
-import { buildTestModel, tempDir } from './helpers/testModels';
+import { parseJsonl, runCli } from '../helpers/cli';
+import { buildTestModel, tempDir } from '../helpers/testModels';
 
 let plainDir: string;
 let gqaDir: string;
