@@ -40,6 +40,7 @@ export const FINDING_CATALOG = {
   hit_max_tokens: { title: 'outputs cut at max_tokens', severities: ['info', 'warning'], scope: 'outcome' },
   stopped_on_pad_id: { title: 'stopped on the pad id', severities: ['info'], scope: 'outcome' },
   shared_prefix: { title: 'shared prompt prefix computed once', severities: ['info'], scope: 'outcome' },
+  prefix_cache_off: { title: 'prefix caching off: reuse not exact on this graph', severities: ['info'], scope: 'outcome' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type FindingCode = keyof typeof FINDING_CATALOG;

@@ -19,6 +19,8 @@ export interface EngineStats {
   prefixTokensReused: number;
   /** Prefixes computed to be cached (their tokens are in prefillRealTokens). */
   prefixComputations: number;
+  /** Runs whose graph could not reuse a prefix exactly (prefix caching was then off). */
+  prefixReuseInexact: number;
   /** Cached prefixes evicted (least recently used first) to make room within the cache budget. */
   prefixEvictions: number;
   /** Distinct prompts started from a cached prefix (first use included), by prefix length in tokens. */
@@ -32,6 +34,6 @@ export function emptyEngineStats(): EngineStats {
     prefillSteps: 0, prefillPositions: 0, prefillRealTokens: 0,
     decodeSteps: 0, decodePositions: 0, decodeRealTokens: 0,
     decodeBatchSizes: {}, prefillBatchSizes: {}, rebuilds: 0,
-    prefixHits: 0, prefixTokensReused: 0, prefixComputations: 0, prefixEvictions: 0, prefixUses: {}, prefillMs: 0, decodeMs: 0,
+    prefixHits: 0, prefixTokensReused: 0, prefixComputations: 0, prefixEvictions: 0, prefixReuseInexact: 0, prefixUses: {}, prefillMs: 0, decodeMs: 0,
   };
 }

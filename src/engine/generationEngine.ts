@@ -2,9 +2,10 @@ import { StepRunner } from '../runtime/stepRunner';
 import { BatchRows } from '../padding/batchRows';
 import { PaddingProtocol } from '../padding/paddingProtocol';
 import { Scheduler, SchedulerLimits } from '../schedule/scheduler';
-import { DEFAULT_PREFIX_BLOCK, PrefixIndex, SharedPrefix } from '../schedule/prefixIndex';
+import { DEFAULT_PREFIX_BLOCK, groupOf, PrefixIndex, SharedPrefix } from '../schedule/prefixIndex';
 import { EngineStats, emptyEngineStats } from './engineStats';
 import { PrefixCache } from './prefixCache';
+import { prefixReuseIsExact } from './prefixReuseCheck';
 import { computePrefix, copyOfPrefix, extendOneRow } from './prefixStart';
 import { FinishedSequence, SequenceSpec, TokenChoice } from './sequence';
 
@@ -80,7 +81,14 @@ export async function runGeneration<R>(
 ): Promise<EngineResult<R>> {
   const stats = emptyEngineStats();
   const blockSize = options.prefixBlockSize ?? DEFAULT_PREFIX_BLOCK;
-  const index = options.prefixCache === false ? null : new PrefixIndex(specs.map((spec) => spec.promptIds), blockSize);
+  let index = options.prefixCache === false ? null : new PrefixIndex(specs.map((spec) => spec.promptIds), blockSize);
+  const sharing = index && specs.find((spec) => index!.sharedPrefix(spec.promptIds));
+  if (sharing && !(await prefixReuseIsExact(runner, protocol, sharing.promptIds, blockSize).catch(() => false))) {
+    // Reuse would change outputs in the last bits on this graph: the promise that a prompt's output does not depend on
+    // the other prompts of the run comes first, so prefixes are not cached (the report says so).
+    index = null;
+    stats.prefixReuseInexact = 1;
+  }
   const prefixes = new PrefixCache();
   const scheduler = new Scheduler<Schedulable<R>>(
     specs.map((spec) => {
@@ -94,6 +102,12 @@ export async function runGeneration<R>(
     options,
   );
   const cacheBudget = options.maxCacheTokens ?? Infinity;
+  // Waiting requests per prefix group: a cached prefix whose group has none left is dropped at once.
+  const waitingInGroup = new Map<unknown, number>();
+  for (const spec of specs) {
+    const group = index?.sharedPrefix(spec.promptIds)?.group;
+    if (group) waitingInGroup.set(group, (waitingInGroup.get(group) ?? 0) + 1);
+  }
   let batch: BatchRows | null = null;
   let running: Running<R>[] = [];
   // Rows of `batch` still alive after the last decode step, when some finished: they are dropped in the next rebuild,
@@ -118,21 +132,23 @@ export async function runGeneration<R>(
     // Admission: prefill a group into the free rows; one rebuild then drops finished rows and merges the new ones.
     const live = survivors ? survivors.map((b) => running[b]) : running;
     const liveTokens = live.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0);
-    // Cached prefixes count against the cache budget like running rows.
-    const admitted = scheduler.admit(live.length, liveTokens + prefixes.heldTokens);
+    // Cached prefixes never hold back admission: they count against the cache budget, but the rows come first (below).
+    const admitted = scheduler.admit(live.length, liveTokens);
     const parts: { rows: BatchRows; keep: number[] }[] = [];
     if (batch) parts.push({ rows: batch, keep: survivors ?? running.map((_, b) => b) });
     const next = [...live];
     if (admitted.length > 0) {
       const started = Date.now();
       const rowsTokens = liveTokens + admitted.reduce((sum, a) => sum + a.maxLength, 0);
-      // The rows come first: prefixes that no longer fit beside them are evicted (the first row of an empty batch is
-      // admitted whatever its size, as without the cache).
+      // Prefixes that no longer fit beside the rows are evicted, least recently used first (the first row of an empty batch
+      // is admitted whatever its size, as without the cache).
       prefixes.makeRoom(0, Math.max(0, cacheBudget - rowsTokens));
       const fresh = await startAdmitted(runner, protocol, admitted, prefixes, cacheBudget - rowsTokens, options.maxBatchTokens, stats).catch(
         stepFailed(admitted.map((a) => a.spec)),
       );
       stats.prefillMs += Date.now() - started;
+      for (const a of admitted) if (a.group) waitingInGroup.set(a.group, waitingInGroup.get(a.group)! - 1);
+      prefixes.dropUnused((entry) => (waitingInGroup.get(groupOf(entry.node)) ?? 0) > 0);
       for (const unit of fresh) {
         const keep: number[] = [];
         for (let i = 0; i < unit.specs.length; i++) {

@@ -53,6 +53,15 @@ export class PrefixCache {
     return true;
   }
 
+  /** Drops the entries no waiting request can use any more (not evictions: their work is done). */
+  dropUnused(stillWanted: (entry: CachedPrefix) => boolean): void {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      if (stillWanted(this.entries[i])) continue;
+      this.held -= this.entries[i].length;
+      this.entries.splice(i, 1);
+    }
+  }
+
   add(entry: CachedPrefix): void {
     this.entries.push(entry);
     this.held += entry.length;

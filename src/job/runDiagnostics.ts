@@ -20,7 +20,7 @@ import {
   shouldAnnotate,
 } from '../diagnostics';
 import { ContextFit } from '../schedule/contextFit';
-import { sharedPrefixFinding } from '../diagnostics/prefixFindings';
+import { prefixCacheOffFinding, sharedPrefixFinding } from '../diagnostics/prefixFindings';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
 import { ModelFiles } from '../model/loadModel';
@@ -104,7 +104,7 @@ export class RunDiagnostics {
         inputLines: input.inputLines,
       }),
       ...outcomeFindings(outcomes, outcomeContextOf(this.model)),
-      ...(input.stats ? [sharedPrefixFinding(input.stats)].filter((f): f is Finding => f !== null) : []),
+      ...(input.stats ? [sharedPrefixFinding(input.stats), prefixCacheOffFinding(input.stats)].filter((f): f is Finding => f !== null) : []),
     ]);
     const figures = input.stats
       ? buildFigures({

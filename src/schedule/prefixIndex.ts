@@ -60,15 +60,13 @@ export class PrefixIndex {
 
   private find(prompt: readonly number[]): SharedPrefix | null {
     let node = this.root;
-    let group: PrefixNode | null = null;
     for (const key of this.blockKeys(prompt)) {
       const child = node.children.get(key);
       if (!child || child.prompts < 2) break;
       node = child;
-      group ??= child;
     }
     const length = Math.min(node.tokens, prompt.length - 1);
-    return group && length > 0 ? { node, length, group } : null;
+    return node.depth > 0 && length > 0 ? { node, length, group: groupOf(node) } : null;
   }
 
   /** Keys of the prompt's blocks: whole blocks, then the partial last one (marked, so it never equals a whole block). */
@@ -80,6 +78,13 @@ export class PrefixIndex {
     }
     return keys;
   }
+}
+
+/** The depth-1 node on a node's path: its prefix group. */
+export function groupOf(node: PrefixNode): PrefixNode {
+  let current = node;
+  while (current.parent && current.parent.depth > 0) current = current.parent;
+  return current;
 }
 
 /** Whether `ancestor` lies on the path of `node` (or is it): then `node`'s tokens begin with `ancestor`'s. */

@@ -75,3 +75,18 @@ test('--resume and --shard give the same lines with the cache on', () => {
   expect(shards.sort()).toEqual(sorted(full.stdout));
   expect((parseJsonl(full.stdout).find((r) => r.id === 'b')!.choices as unknown[])).toHaveLength(3); // n = 3 samples
 }, 120_000);
+
+test('plain graph with float16 KV: prefix caching turns itself off (reuse is not bit-exact there) and the report says so', async () => {
+  const dir = await buildTestModel('prefix-cli-plain16', { attention: 'plain', kvDtype: 'float16', seed: 3 });
+  const work = tempDir('prefix-cli-off');
+  const report = path.join(work, 'report.json');
+  const args = ['-', '-m', dir, '--seed', '9', '--token-ids'];
+  const on = runCli([...args, '--report', report], { input });
+  const solo = runCli([...args, '--batch-size', '1', '--no-prefix-cache'], { input });
+  expect(on.status).toBe(0);
+  expect(sorted(on.stdout)).toEqual(sorted(solo.stdout));
+  const json = JSON.parse(fs.readFileSync(report, 'utf8'));
+  expect(json.figures.prefix_cache.hits).toBe(0);
+  expect(json.findings.map((f: { code: string }) => f.code)).toEqual(expect.arrayContaining(['prefix_cache_off']));
+  expect(json.findings.map((f: { code: string }) => f.code)).not.toContain('shared_prefix');
+}, 120_000);

@@ -44,6 +44,7 @@ const FIXED_STATS: EngineStats = {
   prefixTokensReused: 0,
   prefixComputations: 0,
   prefixEvictions: 0,
+  prefixReuseInexact: 0,
   prefixUses: {},
 };
 
