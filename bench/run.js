@@ -180,8 +180,8 @@ async function benchVariant(variant, opts, selected, log) {
     const floorBytes = bytesPerStepBase + kvBytesPerToken(shape) * batch * context;
     const floorMs = (1000 * floorBytes) / bandwidth.roofline_bytes_per_s;
     decodeStep = { batch, context, floor_ms: floorMs, floor_bytes: floorBytes, runtimes: {} };
-    const probes = RUNTIMES.map((runtime) => ({ key: runtime, runtime, env: {} }));
-    if (selected.has('denormals')) probes.push({ key: 'direct, denormals kept', runtime: 'direct', env: DENORMALS_KEPT });
+    // The denormal setting is measured on the same probe: the direct runtime with set_denormal_as_zero off.
+    const probes = [...RUNTIMES.map((runtime) => ({ key: runtime, runtime, env: {} })), { key: 'direct, denormals kept', runtime: 'direct', env: DENORMALS_KEPT }];
     for (const { key, runtime, env } of probes) {
       log(`decode step at batch ${batch} with ${context} cached tokens, real loop, ${key}`);
       const out = path.join(workDir, `decode-step-${key.replace(/\W+/g, '-')}.json`);
