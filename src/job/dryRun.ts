@@ -10,6 +10,7 @@ import { resolveDefaults } from './generationDefaults';
 import { GenerateJobOptions } from './jobOptions';
 import { kvShapeOf, memoryPlanFor } from './memoryPlan';
 import { plannedRuntime } from '../runtime/createRunner';
+import { diagnosticsOptions } from './loadCheckedModel';
 import { openJob } from './openJob';
 import { prepareRequest } from './preparedRequest';
 import { RunDiagnostics } from './runDiagnostics';
@@ -43,16 +44,7 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
   const files = await timer.time('load', () => openModelFiles(options.model, options.load));
   // No session: the report names the runtime a real run would use.
   const model = { ...files, runtime: plannedRuntime(options.load, files.graph.presentFromAttentionOp) };
-  const diagnostics = new RunDiagnostics(model, {
-    failOn: options.failOn,
-    reportFile: options.reportFile,
-    reportFormat: options.reportFormat,
-    escapeSpecialTokens: options.flags.escapeSpecialTokens ?? false,
-    requestedBatchSize: options.batchSize,
-    ignoreFindings: options.ignoreFindings,
-    explicitMaxTokens: options.flags.maxTokens !== undefined,
-    log: options.log,
-  });
+  const diagnostics = new RunDiagnostics(model, diagnosticsOptions(options));
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
 

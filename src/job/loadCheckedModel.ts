@@ -1,6 +1,6 @@
 import { loadModel, LoadedModel } from '../model/loadModel';
 import { GenerateJobOptions } from './jobOptions';
-import { RunDiagnostics } from './runDiagnostics';
+import { DiagnosticsOptions, RunDiagnostics } from './runDiagnostics';
 import { StageTimer } from './stageTimer';
 
 export interface CheckedModel {
@@ -14,7 +14,13 @@ type LoadOptions = Pick<GenerateJobOptions, 'model' | 'load' | 'failOn' | 'repor
 /** Step 2: loads the model and collects what its files say about it (the findings of the end-of-run summary). */
 export async function loadCheckedModel(options: LoadOptions, timer: StageTimer): Promise<CheckedModel> {
   const model = await timer.time('load', () => loadModel(options.model, options.load));
-  const diagnostics = new RunDiagnostics(model, {
+  const diagnostics = new RunDiagnostics(model, diagnosticsOptions(options));
+  return { model, diagnostics };
+}
+
+/** The diagnostics settings of a run, from its options (a real run and a dry run alike). */
+export function diagnosticsOptions(options: LoadOptions): DiagnosticsOptions {
+  return {
     failOn: options.failOn,
     reportFile: options.reportFile,
     reportFormat: options.reportFormat,
@@ -23,6 +29,5 @@ export async function loadCheckedModel(options: LoadOptions, timer: StageTimer):
     ignoreFindings: options.ignoreFindings,
     explicitMaxTokens: options.flags.maxTokens !== undefined,
     log: options.log,
-  });
-  return { model, diagnostics };
+  };
 }
