@@ -56,9 +56,29 @@ export async function downloadHubModel(request: HubDownloadRequest): Promise<Hub
       await download.externalData(choice.onnxFile, choice.dtype);
       return { dir, ...choice };
     } catch (error) {
+      await removePartialFiles(dir);
       throw hubUserError(error, { modelId, revision: settings.revision, hubUrl: settings.hubUrl, files: tracker.inFlight(), hint: request.hint });
     }
   });
+}
+
+/**
+ * transformers.js writes each file to `<name>.tmp.<pid>.<random>` and renames it when complete; after a dropped
+ * connection its own cleanup of that file can still be pending when the error reaches us. Let it run, then remove
+ * whatever partial file is left, so a failed download never leaves one in the cache.
+ */
+async function removePartialFiles(dir: string): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const partial = /\.tmp\.\d+\.[^/]+$/;
+  const visit = (folder: string): void => {
+    if (!fs.existsSync(folder)) return;
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const full = path.join(folder, entry.name);
+      if (entry.isDirectory()) visit(full);
+      else if (partial.test(entry.name)) fs.rmSync(full, { force: true });
+    }
+  };
+  visit(dir);
 }
 
 class HubFetcher {
