@@ -2,11 +2,11 @@ import { StepRunner } from '../runtime/stepRunner';
 import { BatchRows } from '../padding/batchRows';
 import { PaddingProtocol } from '../padding/paddingProtocol';
 import { Scheduler, SchedulerLimits } from '../schedule/scheduler';
-import { DEFAULT_PREFIX_BLOCK, groupOf, PrefixIndex, SharedPrefix } from '../schedule/prefixIndex';
+import { DEFAULT_PREFIX_BLOCK, groupOf, PrefixIndex } from '../schedule/prefixIndex';
 import { EngineStats, emptyEngineStats } from './engineStats';
 import { PrefixCache } from './prefixCache';
 import { prefixReuseIsExact } from './prefixReuseCheck';
-import { computePrefix, copyOfPrefix, extendOneRow } from './prefixStart';
+import { Schedulable, startAdmitted } from './admission';
 import { FinishedSequence, SequenceSpec, TokenChoice } from './sequence';
 
 export interface EngineOptions extends SchedulerLimits {
@@ -26,23 +26,6 @@ interface Running<R> {
   spec: SequenceSpec<R>;
   tokenIds: number[];
   choices: TokenChoice[];
-}
-
-interface Schedulable<R> {
-  spec: SequenceSpec<R>;
-  promptLength: number;
-  maxLength: number;
-  prefillLength: number;
-  group?: unknown;
-  prefix: SharedPrefix | null;
-}
-
-/** Newly started rows: `rows` of a fresh batch, spec i at row rowOf[i], with its first sampled token. */
-interface Started<R> {
-  specs: SequenceSpec<R>[];
-  rows: BatchRows;
-  rowOf: number[];
-  firstChoices: TokenChoice[];
 }
 
 /**
@@ -198,109 +181,4 @@ export async function runGeneration<R>(
   const live = survivors ? survivors.map((b) => running[b]) : running;
   const unfinished = [...live.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
   return { stats, unfinished };
-}
-
-/**
- * Starts the admitted sequences. Those with a shared prefix start from a copy of its cached KV (computed now on a miss,
- * when it fits in `prefixBudget` tokens beside the rows) and prefill only the rest of their prompt, one distinct prompt at a
- * time (batch 1: correct on every graph kind); a prefix that does not fit is not cached and its prompt is prefilled whole,
- * alone. The others are prefilled together as before.
- */
-async function startAdmitted<R>(
-  runner: StepRunner,
-  protocol: PaddingProtocol,
-  admitted: Schedulable<R>[],
-  prefixes: PrefixCache,
-  prefixBudget: number,
-  maxBatchTokens: number,
-  stats: EngineStats,
-): Promise<Started<R>[]> {
-  const units: Started<R>[] = [];
-  const plain = admitted.filter((a) => !a.prefix).map((a) => a.spec);
-  if (plain.length > 0) {
-    const { rows, firstChoices } = await prefillGroup(runner, protocol, plain, maxBatchTokens, stats);
-    units.push({ specs: plain, rows, rowOf: plain.map((_, i) => i), firstChoices });
-  }
-  // Samples of one request share their prompt array: one start serves them all.
-  const byPrompt = new Map<readonly number[], Schedulable<R>[]>();
-  for (const a of admitted) if (a.prefix) byPrompt.set(a.spec.promptIds, [...(byPrompt.get(a.spec.promptIds) ?? []), a]);
-  for (const [prompt, samples] of byPrompt) {
-    const specs = samples.map((a) => a.spec);
-    const { node, length } = samples[0].prefix!;
-    let entry = prefixes.lookup(node, length);
-    if (entry) {
-      stats.prefixHits++;
-      stats.prefixTokensReused += length;
-    } else if (prefixes.makeRoom(length, prefixBudget)) {
-      const computed = await computePrefix(runner, protocol, prompt.slice(0, length), maxBatchTokens, stats);
-      entry = { node, length, cache: computed.cache, uses: 0 };
-      prefixes.add(entry);
-      stats.prefixComputations++;
-    } else {
-      const { rows, firstChoices } = await prefillGroup(runner, protocol, specs, maxBatchTokens, stats);
-      units.push({ specs, rows, rowOf: specs.map((_, i) => i), firstChoices });
-      continue;
-    }
-    entry.uses++;
-    stats.prefixUses[length] = (stats.prefixUses[length] ?? 0) + 1;
-    const copy = copyOfPrefix(runner, entry, length, prefixes.retained);
-    const { rows, last } = await extendOneRow(runner, protocol, copy, prompt.slice(length), maxBatchTokens, stats);
-    const firstChoices = specs.map((spec) => spec.sampler.next(last.logits.row(0, last.column)));
-    units.push({ specs, rows, rowOf: specs.map(() => 0), firstChoices });
-  }
-  return units;
-}
-
-/**
- * Prefills a group of sequences and samples each one's first token. A group whose padded size exceeds the token budget is
- * a single long prompt (the scheduler guarantees it): it is prefilled in chunks of at most `maxBatchTokens` tokens, so the
- * logits and activations of one step stay bounded whatever the prompt length.
- */
-async function prefillGroup<R>(
-  runner: StepRunner,
-  protocol: PaddingProtocol,
-  specs: SequenceSpec<R>[],
-  maxBatchTokens: number,
-  stats: EngineStats,
-): Promise<{ rows: BatchRows; firstChoices: TokenChoice[] }> {
-  const prompts = specs.map((s) => s.promptIds);
-  const longest = Math.max(...prompts.map((p) => p.length));
-  stats.prefillBatchSizes[specs.length] = (stats.prefillBatchSizes[specs.length] ?? 0) + 1;
-
-  stats.prefillRealTokens += [...new Set(prompts)].reduce((sum, p) => sum + p.length, 0);
-  if (specs.length === 1 && longest > maxBatchTokens) {
-    const prompt = prompts[0];
-    let feeds = protocol.prefill([prompt.slice(0, maxBatchTokens)]);
-    let result = await runner.step(feeds);
-    let rows = protocol.afterPrefill(feeds, result.present, [prompt.slice(0, maxBatchTokens)]);
-    stats.prefillSteps++;
-    stats.prefillPositions += maxBatchTokens;
-    for (let start = maxBatchTokens; start < prompt.length; start += maxBatchTokens) {
-      const chunk = prompt.slice(start, start + maxBatchTokens);
-      feeds = protocol.extend(rows, [chunk]);
-      result = await runner.step(feeds);
-      rows = protocol.afterExtend(rows, feeds, result.present);
-      stats.prefillSteps++;
-      stats.prefillPositions += chunk.length;
-    }
-    const choice = specs[0].sampler.next(result.logits.row(0, feeds.logitColumns[0]));
-    return { rows, firstChoices: [choice] };
-  }
-
-  // Samples of one request share their prompt array: prefill each distinct prompt once and give every sample a copy of
-  // its cache rows (the rebuild duplicates them), so `n` samples cost one prefill.
-  const distinct: number[][] = [];
-  const rowOf = prompts.map((prompt) => {
-    let row = distinct.indexOf(prompt);
-    if (row < 0) row = distinct.push(prompt) - 1;
-    return row;
-  });
-  const feeds = protocol.prefill(distinct);
-  const { logits, present } = await runner.step(feeds);
-  stats.prefillSteps++;
-  stats.prefillPositions += feeds.batch * feeds.seqLen;
-  const prefilled = protocol.afterPrefill(feeds, present, distinct);
-  const firstChoices = specs.map((spec, i) => spec.sampler.next(logits.row(rowOf[i], feeds.logitColumns[rowOf[i]])));
-  const rows = distinct.length === prompts.length ? prefilled : protocol.rebuild([{ rows: prefilled, keep: rowOf }], runner)!;
-  return { rows, firstChoices };
 }

@@ -1,5 +1,5 @@
 import { KvCache } from '../runtime/kvCache';
-import { isOnPath, PrefixNode } from '../schedule/prefixIndex';
+import { commonTokens, isOnPath, PrefixNode } from '../schedule/prefixIndex';
 
 /** A computed prefix: the KV of the first `length` tokens of `node`'s path, one row, slots 0..length-1. */
 export interface CachedPrefix {
@@ -38,6 +38,21 @@ export class PrefixCache {
     const [entry] = this.entries.splice(index, 1);
     this.entries.push(entry);
     return entry;
+  }
+
+  /**
+   * The entry sharing the most tokens with the first `length` tokens of `node`'s path when none holds them all (e.g. a
+   * cached system prompt + document A when the prompt is system prompt + document B): a new prefix is computed from a
+   * copy of those tokens instead of from nothing. Marked as just used; null when no entry shares a token.
+   */
+  longestShared(node: PrefixNode, length: number): { entry: CachedPrefix; tokens: number } | null {
+    let best: { entry: CachedPrefix; tokens: number } | null = null;
+    for (const entry of this.entries) {
+      const tokens = Math.min(entry.length, length, commonTokens(entry.node, node));
+      if (tokens > 0 && (!best || tokens > best.tokens)) best = { entry, tokens };
+    }
+    if (best) this.entries.push(...this.entries.splice(this.entries.indexOf(best.entry), 1));
+    return best;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { BatchRows } from '../padding/batchRows';
 import { PaddingProtocol } from '../padding/paddingProtocol';
+import { KvCache } from '../runtime/kvCache';
 import { StepResult, StepRunner } from '../runtime/stepRunner';
-import { CachedPrefix } from './prefixCache';
 import { EngineStats } from './engineStats';
 
 /**
@@ -52,12 +52,21 @@ export async function computePrefix(
   return tokens.length > first.length ? (await extendOneRow(runner, protocol, rows, tokens.slice(first.length), maxBatchTokens, stats)).rows : rows;
 }
 
+/** A one-row batch holding a copy of the first `length` tokens of a cached prefix (read as retained: it stays intact). */
+export function copyOfPrefix(runner: StepRunner, from: KvCache, length: number, retained: ReadonlySet<KvCache>): BatchRows {
+  return copiesOfPrefixes(runner, [{ cache: from, length }], retained);
+}
+
 /**
- * A one-row batch holding a copy of the first `length` tokens of a cached prefix. The gather reads the cached cache as
- * retained, so the prefix stays intact for the next request.
+ * A batch whose row b holds a copy of the first `length` tokens of cached prefix b, at slots 0..length-1 (shorter rows
+ * padded on the right). Caches in `retained` stay intact for later requests.
  */
-export function copyOfPrefix(runner: StepRunner, entry: CachedPrefix, length: number, retained: ReadonlySet<CachedPrefix['cache']>): BatchRows {
-  const slots = Array.from({ length }, (_, j) => j);
-  const cache = runner.gather(length, [{ cache: entry.cache, row: 0, slots }], retained);
-  return { cache, mask: new Uint8Array(length).fill(1), width: length, counts: [length] };
+export function copiesOfPrefixes(runner: StepRunner, prefixes: { cache: KvCache; length: number }[], retained: ReadonlySet<KvCache>): BatchRows {
+  const width = Math.max(...prefixes.map((p) => p.length));
+  const mask = new Uint8Array(prefixes.length * width);
+  const sources = prefixes.map(({ cache, length }, b) => {
+    mask.fill(1, b * width, b * width + length);
+    return { cache, row: 0, slots: Array.from({ length: width }, (_, j) => (j < length ? j : -1)) };
+  });
+  return { cache: runner.gather(width, sources, retained), mask, width, counts: prefixes.map((p) => p.length) };
 }

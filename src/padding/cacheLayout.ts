@@ -10,10 +10,16 @@
 export interface CacheLayout {
   readonly name: 'mask-aligned' | 'compacted';
   realSlots(maskRow: Uint8Array, count: number): number[];
+  /**
+   * Whether one step may append several tokens to several rows that already have a past. onnxruntime's
+   * GroupQueryAttention refuses it ("batch_size must be 1 when sequence_length > 1 and past context is given").
+   */
+  readonly multiRowExtend: boolean;
 }
 
 export const maskAlignedLayout: CacheLayout = {
   name: 'mask-aligned',
+  multiRowExtend: true,
   realSlots(maskRow) {
     const slots: number[] = [];
     for (let j = 0; j < maskRow.length; j++) if (maskRow[j]) slots.push(j);
@@ -23,6 +29,7 @@ export const maskAlignedLayout: CacheLayout = {
 
 export const compactedLayout: CacheLayout = {
   name: 'compacted',
+  multiRowExtend: false,
   realSlots(_maskRow, count) {
     return Array.from({ length: count }, (_, j) => j);
   },

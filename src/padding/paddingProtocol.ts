@@ -73,32 +73,47 @@ export class PaddingProtocol {
     return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: prompts.map((p) => p.length) };
   }
 
-  /** Feeds that append `tokens[b]` (the same number for every row) to each row: one decode step, or a prefill chunk. */
+  /**
+   * Feeds that append `tokens[b]` to each row: one decode step, a prefill chunk, or the rest of several prompts after their
+   * cached prefixes. A row adding fewer tokens than the longest is padded at the end with pads that this step computes as
+   * real tokens (mask 1): every graph kind then reads each row's right past length (GroupQueryAttention derives it as
+   * seqlens_k + 1 − S), and the row's real tokens never see the pads, which come after them. `afterExtend` drops the pads.
+   */
   extend(rows: BatchRows, tokens: number[][]): StepFeeds {
     const batch = tokens.length;
-    const seqLen = tokens[0].length;
-    if (tokens.some((t) => t.length !== seqLen)) throw new Error('extend: every row must add the same number of tokens');
+    const seqLen = Math.max(...tokens.map((t) => t.length));
+    if (tokens.some((t) => t.length === 0)) throw new Error('extend: every row must add at least one token');
     const width = rows.width + seqLen;
     const mask = new Uint8Array(batch * width);
-    const inputIds = new BigInt64Array(batch * seqLen);
+    const inputIds = new BigInt64Array(batch * seqLen).fill(BigInt(this.padTokenId));
     const positionIds = new BigInt64Array(batch * seqLen);
     for (let b = 0; b < batch; b++) {
       mask.set(rows.mask.subarray(b * rows.width, (b + 1) * rows.width), b * width);
       for (let i = 0; i < seqLen; i++) {
         mask[b * width + rows.width + i] = 1;
-        inputIds[b * seqLen + i] = BigInt(tokens[b][i]);
+        if (i < tokens[b].length) inputIds[b * seqLen + i] = BigInt(tokens[b][i]);
         positionIds[b * seqLen + i] = BigInt(rows.counts[b] + i);
       }
     }
     return {
       batch, seqLen, inputIds, positionIds, attentionMask: maskToInt64(mask), mask, maskWidth: width,
-      logitColumns: new Array(batch).fill(seqLen - 1),
+      logitColumns: tokens.map((t) => t.length - 1),
       past: rows.cache,
     };
   }
 
+  /**
+   * The batch after an extend step: each row gained its real tokens (through its logit column); the trailing pads of a
+   * shorter row become holes (mask 0), which the next rebuild removes.
+   */
   afterExtend(rows: BatchRows, feeds: StepFeeds, present: KvCache): BatchRows {
-    return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: rows.counts.map((c) => c + feeds.seqLen) };
+    const added = feeds.logitColumns.map((column) => column + 1);
+    let mask = feeds.mask;
+    if (added.some((n) => n !== feeds.seqLen)) {
+      mask = feeds.mask.slice();
+      added.forEach((n, b) => mask.fill(0, b * feeds.maskWidth + rows.width + n, (b + 1) * feeds.maskWidth));
+    }
+    return { cache: present, mask, width: feeds.maskWidth, counts: rows.counts.map((c, b) => c + added[b]) };
   }
 
   /**

@@ -93,3 +93,14 @@ export function isOnPath(ancestor: PrefixNode, node: PrefixNode): boolean {
   while (current && current.depth > ancestor.depth) current = current.parent;
   return current === ancestor;
 }
+
+/** Tokens two trie paths have in common: the tokens of their deepest common node. */
+export function commonTokens(a: PrefixNode, b: PrefixNode): number {
+  let x: PrefixNode | null = a;
+  let y: PrefixNode | null = b;
+  while (x && y && x !== y) {
+    if (x.depth >= y.depth) x = x.parent;
+    else y = y.parent;
+  }
+  return x && y ? x.tokens : 0;
+}

@@ -139,7 +139,8 @@ export class OnnxGraphBuilder {
   }
 }
 
-function valueInfo(name: string, elemType: number, dims: readonly Dim[]): onnx.IValueInfoProto {
+/** A typed tensor declaration (graph input or output) with fixed and symbolic dimensions. */
+export function valueInfo(name: string, elemType: number, dims: readonly Dim[]): onnx.IValueInfoProto {
   return {
     name,
     type: {

@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { parseJsonl, runCli } from '../helpers/cli';
 import { buildTestModel } from '../helpers/testModels';
 

@@ -2,6 +2,9 @@ import { EngineStats } from '../../src/engine/engineStats';
 import { loadModel, LoadedModel } from '../../src/model/loadModel';
 import { KvCache } from '../../src/runtime/kvCache';
 import { StepRunner } from '../../src/runtime/stepRunner';
+import { StepFeeds } from '../../src/runtime/stepFeeds';
+import { BatchRows } from '../../src/padding/batchRows';
+import { PaddingProtocol } from '../../src/padding/paddingProtocol';
 import { prefixReuseIsExact } from '../../src/engine/prefixReuseCheck';
 import { PrefixIndex } from '../../src/schedule/prefixIndex';
 import { TinyModelOptions } from '../../src/tinymodel';
@@ -92,6 +95,50 @@ test.each(VARIANTS.map(([name]) => name))('%s: with the prefix cache = without i
   expect(await greedyTokens(model, prompts, { batchSize: 3, maxTokens, ignoreEos: true, maxBatchTokens: 7 })).toEqual(solo);
 });
 
+/** Chat prompts behind one system message whose rests (after the shared blocks) all differ in length. */
+function raggedRests(model: LoadedModel): number[][] {
+  const chat = (user: string) =>
+    encodePrompt(model.tokenizer, { messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: user }] }, { enableThinking: false });
+  return ['Why?', 'Name a colour.', 'What is two plus two, in words?', 'Describe a quiet morning by the sea in a few calm words, please.',
+    'List the planets of the solar system from the closest to the farthest one from the sun, with one fact each.', 'Hello there.'].map(chat);
+}
+
+/** The padding protocol, except that a shorter row's trailing pads stay in the batch as if they were prompt tokens. */
+class KeptTrailingPads extends PaddingProtocol {
+  override afterExtend(rows: BatchRows, feeds: StepFeeds, present: KvCache): BatchRows {
+    return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: rows.counts.map((c) => c + feeds.seqLen) };
+  }
+}
+
+test.each(EXACT_VARIANTS)('%s: rests of different lengths after their prefixes are prefilled together where the graph allows, outputs unchanged', async (name) => {
+  const model = models.get(name)!;
+  const ragged = raggedRests(model);
+  const index = new PrefixIndex(ragged);
+  const rests = ragged.map((p) => p.length - index.sharedPrefix(p)!.length);
+  expect(new Set(rests).size).toBe(ragged.length);
+  const maxTokens = limits(ragged.length);
+  const solo = await greedyTokens(model, ragged, { batchSize: 1, maxTokens, prefixCache: false, ignoreEos: true });
+  let stats: EngineStats | undefined;
+  const on = await greedyTokens(model, ragged, { batchSize: 8, maxTokens, ignoreEos: true, maxPaddingFraction: 1, onStats: (s) => (stats = s) });
+  expect(on).toEqual(solo);
+  const restTokens = rests.reduce((a, b) => a + b, 0);
+  const prefixTokens = stats!.prefillRealTokens - restTokens;
+  expect(stats!.prefixComputations).toBe(1);
+  if (model.protocol.layout.multiRowExtend) {
+    // Plain attention: one prefill of the shared prefix, then one step for all six rests, padded to the longest.
+    expect(stats!.prefillBatchSizes).toEqual({ 1: 1, [ragged.length]: 1 });
+    expect(stats!.prefillPositions).toBe(prefixTokens + ragged.length * Math.max(...rests));
+    // Negative control: the trailing pads must leave the batch after that step; kept as tokens, they change the outputs.
+    const kept = new KeptTrailingPads(model.protocol.side, model.protocol.layout, model.tokens.padTokenId ?? 0);
+    const wrong = await greedyTokens(model, ragged, { batchSize: 8, maxTokens, ignoreEos: true, maxPaddingFraction: 1, protocol: kept });
+    expect(wrong.filter((tokens, i) => tokens.join(',') !== solo[i].join(',')).length).toBeGreaterThanOrEqual(3);
+  } else {
+    // GroupQueryAttention extends one row at a time: the prefix, then each rest alone, no pads.
+    expect(stats!.prefillBatchSizes).toEqual({ 1: 1 + ragged.length });
+    expect(stats!.prefillPositions).toBe(stats!.prefillRealTokens);
+  }
+});
+
 /**
  * Two prefixes in one group, both still wanted: S+X for two prompts, then S+Y for two (longest first puts the X prompts
  * first). With room for one cached prefix beside one row, S+Y evicts S+X.
@@ -127,9 +174,16 @@ test.each(VARIANTS.map(([name]) => name))('%s: a small cache budget evicts prefi
   expect(tight).toEqual(solo);
   const cached = name === INEXACT ? 0 : 2;
   expect(stats).toMatchObject({ prefixComputations: cached, prefixEvictions: cached / 2, prefixHits: cached });
+  // S+Y is computed from a copy of S taken from the cached S+X (whole blocks of their common start), not from nothing:
+  // reused = the two hits' prefixes + those blocks, and every other prompt token is computed once.
+  let common = 0;
+  while (branches[0][common] === branches[2][common]) common++;
+  const reused = name === INEXACT ? 0 : prefixLengths[1] + prefixLengths[3] + Math.floor(common / 16) * 16;
+  const total = branches.reduce((sum, p) => sum + p.length, 0);
+  expect(stats).toMatchObject({ prefixTokensReused: reused, prefillRealTokens: total - reused });
   // Room for both: no eviction.
   await greedyTokens(model, branches, { batchSize: 1, maxTokens, ignoreEos: true, onStats: (s) => (stats = s) });
-  expect(stats).toMatchObject({ prefixComputations: cached, prefixEvictions: 0, prefixHits: cached });
+  expect(stats).toMatchObject({ prefixComputations: cached, prefixEvictions: 0, prefixHits: cached, prefixTokensReused: reused });
   // No room at all: nothing is cached, every prompt is prefilled whole.
   const mixed = [otherGroup[0], ...prompts.slice(0, 4), otherGroup[1]];
   const mixedLimits = limits(mixed.length);

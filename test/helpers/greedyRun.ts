@@ -18,6 +18,8 @@ export interface GreedyRunOptions {
   prefixCache?: boolean;
   prefixBlockSize?: number;
   maxCacheTokens?: number;
+  /** The scheduler's limit on pad positions in one prefill group (default: the scheduler's). */
+  maxPaddingFraction?: number;
   /** Receives the engine's work counters. */
   onStats?: (stats: EngineStats) => void;
 }
@@ -49,6 +51,7 @@ export async function greedyTokens(model: LoadedModel, prompts: number[][], opti
       prefixCache: options.prefixCache,
       prefixBlockSize: options.prefixBlockSize,
       maxCacheTokens: options.maxCacheTokens,
+      maxPaddingFraction: options.maxPaddingFraction,
     },
     (finished) => {
       results[finished.spec.request] = finished.tokenIds;

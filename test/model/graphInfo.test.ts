@@ -4,9 +4,9 @@ import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { GraphInfo, inspectGraph, TensorInfo } from '../../src/model/graphInfo';
 import { ByteSource, encodeVarint } from '../../src/model/protobufScanner';
+import { valueInfo } from '../../src/tinymodel/onnxGraphBuilder';
 
 const { DataType } = onnx.TensorProto;
-type Dim = number | string;
 
 let workDir: string;
 beforeAll(() => {
@@ -15,18 +15,6 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(workDir, { recursive: true, force: true });
 });
-
-function valueInfo(name: string, elemType: number, dims: Dim[]): onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((dim) => (typeof dim === 'number' ? { dimValue: dim } : { dimParam: dim })) },
-      },
-    },
-  };
-}
 
 function node(opType: string, domain = '', attribute: onnx.IAttributeProto[] = []): onnx.INodeProto {
   return { opType, domain, input: ['x'], output: [`${opType}_out`], name: `${opType}_node`, attribute };
