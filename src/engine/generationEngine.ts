@@ -63,6 +63,7 @@ export async function runGeneration<R>(
   onFinished: (sequence: FinishedSequence<R>) => void | Promise<void>,
 ): Promise<EngineResult<R>> {
   const stats = emptyEngineStats();
+  runner.reserveRows?.(options.batchSize);
   const blockSize = options.prefixBlockSize ?? DEFAULT_PREFIX_BLOCK;
   let index = options.prefixCache === false ? null : new PrefixIndex(specs.map((spec) => spec.promptIds), blockSize);
   const sharing = index && specs.find((spec) => index!.sharedPrefix(spec.promptIds));
@@ -179,6 +180,8 @@ export async function runGeneration<R>(
   stats.prefixEvictions += prefixes.evictions;
   prefixes.clear();
   const live = survivors ? survivors.map((b) => running[b]) : running;
+  // The last batch's memory (its rows finished or are abandoned) serves the runner's next run.
+  if (batch) runner.recycle?.(batch.cache);
   const unfinished = [...live.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
   return { stats, unfinished };
 }

@@ -121,7 +121,9 @@ export class PaddingProtocol {
    * compacted: each row's real tokens at the protocol's side, no holes. The runner does the copy, into memory it owns
    * (possibly the memory of a source batch, which is consumed).
    */
-  rebuild(parts: { rows: BatchRows; keep: number[] }[], runner: Pick<StepRunner, 'gather'>): BatchRows | null {
+  rebuild(parts: { rows: BatchRows; keep: number[] }[], runner: Pick<StepRunner, 'gather' | 'recycle'>): BatchRows | null {
+    // A batch none of whose rows stay (a finished wave) gives its memory back first, so the new batch can be copied into it.
+    for (const { rows, keep } of parts) if (keep.length === 0) runner.recycle?.(rows.cache);
     const picked = parts.flatMap(({ rows, keep }) => keep.map((row) => ({ rows, row })));
     if (picked.length === 0) return null;
     const counts = picked.map(({ rows, row }) => rows.counts[row]);

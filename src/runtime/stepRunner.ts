@@ -52,6 +52,13 @@ export interface StepRunner {
   step(feeds: StepFeeds): Promise<StepResult>;
   /** A cache of `length` slots whose row b is copied from `sources[b]` (row removal, admission, compaction). */
   gather(length: number, sources: GatherSource[], retained?: ReadonlySet<KvCache>): KvCache;
+  /**
+   * The most rows a batch will hold in this run (the batch cap). A runner that owns its KV memory sizes a batch's memory
+   * for that many rows, so rows admitted later are copied into it in place instead of into new memory.
+   */
+  reserveRows?(rows: number): void;
+  /** A cache the caller drops without passing it to `step` or `gather`: a runner that owns its memory may reuse it. */
+  recycle?(cache: KvCache): void;
 }
 
 /** A runner that owns an onnxruntime session. */

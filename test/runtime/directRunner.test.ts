@@ -96,3 +96,30 @@ test('an onnxruntime error in a step (an out-of-vocabulary id fails the Gather k
   // The session is still usable after the error.
   expect(await greedyTokens(model, [prompts[2]], { batchSize: 1, maxTokens: 6, ignoreEos: true })).toEqual([expected[2]]);
 });
+
+/** The runner's step and gather only: no row reservation, no recycling of dropped batches. */
+function withoutMemoryHints(runner: StepRunner): StepRunner {
+  return { kvShape: runner.kvShape, inputs: runner.inputs, step: runner.step.bind(runner), gather: runner.gather.bind(runner) };
+}
+
+test.each(['plain', 'gqa'])('%s: batches reuse KV memory across waves and runs: a repeated run allocates none', async (attention) => {
+  // New memory is the expensive kind (mapped and zeroed page by page on first touch): a batch's memory has room for the
+  // batch cap's rows, a finished wave's memory takes the next wave, and the last batch's memory serves the next run.
+  const model = models.get(`${attention}/direct`)!;
+  const once = VARIED_MESSAGES.slice(0, 12).map((messages) => encodePrompt(model.tokenizer, { messages }, { enableThinking: false }));
+  const prompts = [...once, ...once.map((prompt) => [...prompt])]; // 24 prompts at batch size 4: six waves or more
+  const run = async (runner: StepRunner) => {
+    const before = model.runner.stats.kvBytesAllocated;
+    const tokens = await greedyTokens(model, prompts, { batchSize: 4, maxTokens: 12, ignoreEos: true, prefixCache: false, runner });
+    return { tokens, allocated: model.runner.stats.kvBytesAllocated - before };
+  };
+  const first = await run(model.runner);
+  const again = await run(model.runner);
+  expect(again.tokens).toEqual(first.tokens);
+  expect(again.allocated).toBe(0);
+  // Negative control: the same runner without the hints allocates on a repeated run too.
+  await run(withoutMemoryHints(model.runner));
+  const control = await run(withoutMemoryHints(model.runner));
+  expect(control.tokens).toEqual(first.tokens);
+  expect(control.allocated).toBeGreaterThan(0);
+});

@@ -30,6 +30,7 @@ export class DirectRunner implements ModelRunner {
   readonly stats = emptyRunnerStats();
   private readonly pool: KvMemoryPool;
   private logitsBuffer: Float32Array | Uint16Array | null = null;
+  private reservedRows = 1;
 
   private constructor(
     private readonly session: OrtDirectSession,
@@ -40,8 +41,9 @@ export class DirectRunner implements ModelRunner {
     private readonly vocab: number,
     private readonly options: DirectRunnerOptions,
   ) {
-    // In place: one spare for the next prefill or a capacity growth; alternating: the other buffer and a prefill buffer.
-    this.pool = new KvMemoryPool(kvShape, options.sharePastPresent ? 1 : 2);
+    // In place: spares for the next prefill (or a prefix copy) and a capacity growth; alternating: the other buffer and a
+    // prefill buffer.
+    this.pool = new KvMemoryPool(kvShape, 4);
   }
 
   static async create(
@@ -121,6 +123,14 @@ export class DirectRunner implements ModelRunner {
     return { logits, present };
   }
 
+  reserveRows(rows: number): void {
+    this.reservedRows = Math.max(1, rows);
+  }
+
+  recycle(cache: KvCache): void {
+    this.pool.give(this.pool.memoryOf(cache.keys));
+  }
+
   gather(length: number, sources: GatherSource[], retained?: ReadonlySet<KvCache>): KvCache {
     const target = this.inPlaceTarget(length, sources, retained);
     const cache = target
@@ -183,11 +193,15 @@ export class DirectRunner implements ModelRunner {
 
   /**
    * A cache of `length` slots per row at `stride` in pooled memory. Memory is allocated with room for a quarter more
-   * tokens, so that it can be reused for many steps (alternating buffers, capacity growth) before it is too small.
+   * tokens, so that it can be reused for many steps (alternating buffers, capacity growth) before it is too small, and a
+   * batch's memory with room for the reserved rows, so admissions copy rows into it in place. New memory is expensive:
+   * the kernel maps and zeroes it page by page on first touch (4 s per GB measured on this project's CI machine, against
+   * 43 ms to rewrite memory already mapped).
    */
   private newCache(batch: number, length: number, stride: number): KvCache {
     const { kvHeads, headDim } = this.kvShape;
-    const memory = this.pool.take(batch * kvHeads * stride * headDim, batch * kvHeads * growableStride(stride) * headDim);
+    const rows = batch > 1 ? Math.max(batch, this.reservedRows) : 1;
+    const memory = this.pool.take(batch * kvHeads * stride * headDim, rows * kvHeads * growableStride(stride) * headDim);
     return new KvCache(this.kvShape, batch, length, stride, memory.keys, memory.values);
   }
 
