@@ -22,5 +22,17 @@ export function renderDryRun(result: DryRunResult): string {
     ...groups.slice(0, SHOWN_GROUPS).map((g, i) => `  group ${i + 1}: ${g.ids.length} × ${g.positions / g.ids.length} positions: ${formatIds(g.ids)}`),
   ];
   if (groups.length > SHOWN_GROUPS) lines.push(`  … ${groups.length - SHOWN_GROUPS} more`);
+  lines.push(prefixLine(result.prefix));
   return lines.map((line) => `qwen-gen: ${line}`).join('\n') + '\n';
+}
+
+function prefixLine(prefix: DryRunResult['prefix']): string {
+  if (!prefix) return 'prefix cache: off (--no-prefix-cache); the planned groups above are the prefills';
+  if (prefix.sharing === 0) return 'prefix cache: no prompts share a prefix of 16 tokens or more';
+  const saving =
+    `prefix cache: ${prefix.sharing} prompt(s) start from a shared prefix; ${prefix.computed} of ${prefix.promptTokens} prompt tokens to compute ` +
+    `(${prefix.reused} reused, ${percent(prefix.reused / prefix.promptTokens)}) if no cached prefix is evicted`;
+  return prefix.inexact
+    ? `${saving} — but a plain-attention graph with a float16 KV cache fails the run's exactness check, which turns prefix caching off`
+    : saving;
 }

@@ -5,6 +5,8 @@ import { gatheredLogitsPath } from '../model/gatheredLogitsGraph';
 import { openModelFiles } from '../model/loadModel';
 import { effectiveBatchSize } from '../schedule/batchingSupport';
 import { planBatches, PlannedGroup } from '../schedule/batchPlan';
+import { PrefixIndex } from '../schedule/prefixIndex';
+import { planPrefixReuse, PrefixPlan } from '../schedule/prefixPlan';
 import { LogitsMode, MemoryPlan } from '../schedule/memoryBudget';
 import { resolveDefaults } from './generationDefaults';
 import { GenerateJobOptions } from './jobOptions';
@@ -29,6 +31,8 @@ export interface DryRunResult {
   logits: LogitsMode;
   batchSize: number;
   groups: PlannedGroup[];
+  /** What prefix caching would save (null with --no-prefix-cache); `inexact`: this graph kind turns caching off at run time. */
+  prefix: (PrefixPlan & { inexact: boolean }) | null;
 }
 
 /**
@@ -53,6 +57,7 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
     emit({ id: error.id ?? null, index: error.index, line: error.line, error: { code: error.code, message: error.message } });
   }
   const sequences: { id: string | number; promptLength: number; maxTokens: number }[] = [];
+  const prompts: number[][] = [];
   let promptTokens = 0;
   let maxCompletionTokens = 0;
   timer.timeSync('tokenize', () => {
@@ -68,6 +73,7 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
       const { promptIds, settings: s, clampedFrom } = preparation.prepared;
       diagnostics.addPrepared(preparation.fit, promptIds.length);
       promptTokens += promptIds.length;
+      prompts.push(promptIds);
       maxCompletionTokens += s.maxTokens * s.n;
       for (let sample = 0; sample < s.n; sample++) sequences.push({ id, promptLength: promptIds.length, maxTokens: s.maxTokens });
       emit({ id, index, line, prompt_tokens: promptIds.length, max_tokens: s.maxTokens, ...(clampedFrom !== undefined ? { max_tokens_requested: clampedFrom } : {}), n: s.n });
@@ -80,6 +86,9 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
   const memory = memoryPlanFor(model, kvShapeOf(model.graph, model.folder.config), logits, model.runtime.kvCopies, options);
   const batchSize = effectiveBatchSize(model.graph, options.batchSize);
   const groups = planBatches(sequences, { batchSize, maxBatchTokens: memory.maxBatchTokens, maxCacheTokens: memory.maxCacheTokens });
+  // A plain-attention graph with a float16 KV cache fails the run's exactness check (src/engine/prefixReuseCheck.ts).
+  const inexact = model.graph.attention !== 'gqa' && model.graph.kvDtype === 'float16';
+  const prefix = options.prefixCache === false ? null : { ...planPrefixReuse(prompts, new PrefixIndex(prompts)), inexact };
 
   const report = diagnostics.finish({
     settings,
@@ -93,5 +102,5 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
     inputLines: input.inputLines,
   });
   const exitCode = refused > 0 || report.exit.code !== 0 ? ExitCode.someFailed : ExitCode.ok;
-  return { exitCode, report, requests: todo.length, refused, promptTokens, maxCompletionTokens, memory, logits, batchSize, groups };
+  return { exitCode, report, requests: todo.length, refused, promptTokens, maxCompletionTokens, memory, logits, batchSize, groups, prefix };
 }

@@ -63,7 +63,7 @@ export function plannedRuntime(options: RunnerOptions, sharePastPresent: boolean
     name,
     version: name === 'direct' ? OrtDirectSession.version() : ort.env.versions.common,
     kvHandling: kvHandlingOf(name, sharePastPresent),
-    kvCopies: kvCopiesOf(name, sharePastPresent),
+    kvCopies: kvCopiesOf(name),
     fallbackReason,
   };
 }

@@ -49,7 +49,7 @@ export class NodeRunner implements ModelRunner {
       name: 'onnxruntime-node',
       version: ort.env.versions.common,
       kvHandling: kvHandlingOf('onnxruntime-node', false),
-      kvCopies: kvCopiesOf('onnxruntime-node', false),
+      kvCopies: kvCopiesOf('onnxruntime-node'),
       fallbackReason,
     };
     return new NodeRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime);

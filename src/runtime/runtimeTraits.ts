@@ -2,12 +2,12 @@ import { RuntimeDescription } from './stepRunner';
 
 /**
  * Copies of the KV cache a runtime holds at once, for the memory budget: onnxruntime-node holds the past, the present
- * onnxruntime computes and the JS copy of it; the direct runtime one buffer with a quarter of headroom plus the copy made
- * while it grows (in place), or two alternating buffers with headroom.
+ * onnxruntime computes and the JS copy of it; the direct runtime the live cache plus its pool's spares (at most 1.5 ×
+ * its largest memory: the copy made while the cache grows, or the alternating buffer of a plain graph, and prefill or
+ * prefix copies), all with a quarter of headroom.
  */
-export function kvCopiesOf(runtime: RuntimeDescription['name'], sharePastPresent: boolean): number {
-  if (runtime === 'onnxruntime-node') return 3;
-  return sharePastPresent ? 2 : 2.5;
+export function kvCopiesOf(runtime: RuntimeDescription['name']): number {
+  return runtime === 'onnxruntime-node' ? 3 : 2.5;
 }
 
 /** What a decode step does with the KV cache on this runtime and graph (the report's `model.runtime.kv_handling`). */

@@ -71,3 +71,34 @@ test('--dry-run: bad lines and refused prompts are listed with their error and m
   expect(lines.get('bad')).toMatchObject({ error: { code: 'invalid_field' } });
   expect(lines.get('huge')).toMatchObject({ error: { code: 'prompt_over_context' } });
 });
+
+test('--dry-run plans the prefix cache: the prompt tokens it says a run computes are what the run computes', () => {
+  const system = 'You are a careful assistant for a batch job. Answer in one short sentence and never repeat the question back to the user.';
+  const docA = 'Document A: the history of Roman roads, their stone bridges and the milestones along them, told for a student.';
+  const docB = 'Document B: the chemistry of baking bread at home, from flour and water to the crust, explained for a beginner.';
+  const line = (id: string, user: string) => JSON.stringify({ id, messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
+  const input = [
+    line('a1', `${docA} Question: who built them?`), line('a2', `${docA} Question: how long are they?`),
+    line('b1', `${docB} Question: why does dough rise?`), line('b2', `${docB} Question: salt?`),
+    line('q1', 'Name three prime numbers.'), JSON.stringify({ id: 'alone', prompt: 'Nothing shared here.' }),
+  ].join('\n');
+  const args = ['-', '-m', modelDir, '--greedy', '--max-tokens', '3', '--ignore-eos'];
+  const dry = runCli([...args, '--dry-run'], { input });
+  expect(dry.status).toBe(0);
+  const plan = /prefix cache: (\d+) prompt\(s\) start from a shared prefix; (\d+) of (\d+) prompt tokens to compute \((\d+) reused/.exec(dry.stderr);
+  expect(plan).not.toBeNull();
+  const [sharing, computed, total, reused] = plan!.slice(1).map(Number);
+  expect(sharing).toBe(5);
+  expect(total).toBe(parseJsonl(dry.stdout).reduce((sum, r) => sum + (r.prompt_tokens as number), 0));
+  expect(computed + reused).toBe(total);
+
+  const report = path.join(work, 'prefix-plan.json');
+  const real = runCli([...args, '--report', report], { input });
+  expect(real.status).toBe(0);
+  const figures = JSON.parse(fs.readFileSync(report, 'utf8')).figures.prefix_cache;
+  expect(figures).toMatchObject({ prompt_tokens_computed: computed, prompt_tokens_reused: reused });
+  expect(reused).toBeGreaterThan(100);
+
+  const off = runCli([...args, '--dry-run', '--no-prefix-cache'], { input });
+  expect(off.stderr).toContain('prefix cache: off (--no-prefix-cache)');
+});

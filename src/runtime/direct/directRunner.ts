@@ -74,7 +74,7 @@ export class DirectRunner implements ModelRunner {
         name: 'direct',
         version: OrtDirectSession.version(),
         kvHandling: kvHandlingOf('direct', options.sharePastPresent),
-        kvCopies: kvCopiesOf('direct', options.sharePastPresent),
+        kvCopies: kvCopiesOf('direct'),
       };
       return new DirectRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime, logitsType, vocab, options);
     } catch (error) {

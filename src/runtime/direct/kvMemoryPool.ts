@@ -7,6 +7,9 @@ export interface KvMemory {
   readonly values: KvArray[];
 }
 
+/** Spares together hold at most this share of the largest memory allocated: a cache's worth, plus prefill or prefix copies. */
+const SPARE_SHARE = 1.5;
+
 /**
  * The KV memory a runner owns. Memory is allocated only when no spare is large enough (a new capacity), and memory of
  * caches the runner consumed comes back here to be reused, so a decode step allocates nothing.
@@ -15,10 +18,11 @@ export class KvMemoryPool {
   private readonly spares: KvMemory[] = [];
   private readonly owners = new WeakMap<KvArray, KvMemory>();
   bytesAllocated = 0;
+  private largest = 0;
 
   /**
-   * `spares`: how many unused memories are kept for reuse — what the runtime needs between steps (the alternating buffer
-   * of a plain graph, a prefill buffer); the rest is left to the garbage collector.
+   * `keep`: how many unused memories are kept for reuse — what the runtime needs between steps (the alternating buffer of
+   * a plain graph, a prefill buffer, a finished wave's batch, a prefix copy).
    */
   constructor(private readonly shape: KvShape, private readonly keep: number) {}
 
@@ -30,6 +34,7 @@ export class KvMemoryPool {
     });
     if (best >= 0) return this.spares.splice(best, 1)[0];
     const size = Math.max(elements, allocate);
+    this.largest = Math.max(this.largest, size);
     const memory: KvMemory = {
       elements: size,
       keys: Array.from({ length: this.shape.layers }, () => allocateKv(this.shape.dtype, size)),
@@ -45,12 +50,20 @@ export class KvMemoryPool {
     return keys.length > 0 ? this.owners.get(keys[0]) : undefined;
   }
 
-  /** Returns memory for reuse; beyond the spares kept, the smallest are dropped. */
+  /**
+   * Returns memory for reuse. At most `keep` spares are kept, largest first, together at most 1.5 × the largest memory
+   * ever allocated (the runtime's `kvCopies` counts them); the rest go to the garbage collector.
+   */
   give(memory: KvMemory | undefined): void {
     if (!memory || this.spares.includes(memory)) return;
-    this.spares.push(memory);
-    this.spares.sort((a, b) => b.elements - a.elements);
-    this.spares.length = Math.min(this.spares.length, this.keep);
+    const candidates = [...this.spares, memory].sort((a, b) => b.elements - a.elements);
+    this.spares.length = 0;
+    let total = 0;
+    for (const spare of candidates) {
+      if (this.spares.length === this.keep || total + spare.elements > SPARE_SHARE * this.largest) continue;
+      this.spares.push(spare);
+      total += spare.elements;
+    }
   }
 
   clear(): void {
