@@ -12,21 +12,6 @@ const SHARED = [
   'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
 ];
 
-if (process.env.QG_EXIT_LOG && !globalThis.__qgExitHooks) {
-  globalThis.__qgExitHooks = true;
-  const log = (what) => fs.appendFileSync(process.env.QG_EXIT_LOG, `${process.pid} ${what} ${Date.now()}\n`);
-  const remove = process.removeListener.bind(process);
-  process.removeListener = (event, fn) => {
-    const result = remove(event, fn);
-    if (event === 'message') {
-      log('END listeners=' + process.listenerCount('message') + ' rss=' + Math.round(process.memoryUsage().rss / 1e6) + 'MB external=' + Math.round(process.memoryUsage().arrayBuffers / 1e6) + 'MB');
-      setTimeout(() => log('STILL-ALIVE handles=' + process._getActiveHandles().map((h) => h.constructor.name).join(',')), 300).unref();
-    }
-    return result;
-  };
-  process.on('exit', () => log('EXIT'));
-}
-
 class OnnxFriendlyEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
