@@ -37,8 +37,8 @@ interface PrefixedStart<R> {
 /**
  * Starts the admitted sequences. Those with a shared prefix start from a copy of its cached KV (computed now on a miss,
  * when it fits in `prefixBudget` tokens beside the rows; a miss computes only what no cached prefix already holds) and
- * prefill only the rest of their prompt, several prompts per step where the graph allows it; a prefix that does not fit is not cached and its prompt
- * is prefilled alone. The others are prefilled together as before.
+ * prefill only the rest of their prompt, several prompts per step where the graph allows it; a prefix that does not fit
+ * is not cached and its prompt is prefilled alone. The others are prefilled together as before.
  */
 export async function startAdmitted<R>(
   runner: StepRunner,
@@ -76,18 +76,22 @@ export async function startAdmitted<R>(
         else units.push(await prefillAlone(runner, protocol, specs, maxBatchTokens, stats));
         continue;
       }
+      // An evicted base is no longer retained (unless this admission starts from it): its copy may take over its memory.
       const computed = base
-        ? (await extendOneRow(runner, protocol, copyOfPrefix(runner, base.entry.cache, base.tokens, retainedNow(prefixes, starts)), prompt.slice(base.tokens, length), maxBatchTokens, stats)).rows
+        ? (await extendOneRow(runner, protocol, copyOfPrefix(runner, base.entry.cache, base.tokens, retainedNow(prefixes, starts)),
+          prompt.slice(base.tokens, length), maxBatchTokens, stats)).rows
         : await computePrefix(runner, protocol, prompt.slice(0, length), maxBatchTokens, stats);
       entry = { node, length, cache: computed.cache, uses: 0 };
       prefixes.add(entry);
       stats.prefixComputations++;
     }
     entry.uses++;
-    stats.prefixUses[entry.length] = (stats.prefixUses[entry.length] ?? 0) + 1;
     starts.push({ prompt, specs, from: entry.cache, length });
   }
-  for (const group of extendGroups(starts, maxBatchTokens, protocol.layout.multiRowExtend ? Infinity : 1)) units.push(await startFromPrefixes(runner, protocol, group, retainedNow(prefixes, starts), maxBatchTokens, stats));
+  const rowsPerStep = protocol.layout.multiRowExtend ? Infinity : 1;
+  for (const group of extendGroups(starts, maxBatchTokens, rowsPerStep)) {
+    units.push(await startFromPrefixes(runner, protocol, group, retainedNow(prefixes, starts), maxBatchTokens, stats));
+  }
   return units;
 }
 

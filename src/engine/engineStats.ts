@@ -23,7 +23,7 @@ export interface EngineStats {
   prefixReuseInexact: number;
   /** Cached prefixes evicted (least recently used first) to make room within the cache budget. */
   prefixEvictions: number;
-  /** Distinct prompts started from a cached prefix (first use included), by prefix length in tokens. */
+  /** By prefix length in tokens: the most distinct prompts one computed prefix of that length served (first use included). */
   prefixUses: Record<number, number>;
   prefillMs: number;
   decodeMs: number;

@@ -73,7 +73,10 @@ export async function runGeneration<R>(
     index = null;
     stats.prefixReuseInexact = 1;
   }
-  const prefixes = new PrefixCache();
+  // For the shared_prefix finding: how many prompts one computed prefix served, the most for each prefix length.
+  const prefixes = new PrefixCache((entry) => {
+    if (entry.uses > (stats.prefixUses[entry.length] ?? 0)) stats.prefixUses[entry.length] = entry.uses;
+  });
   const scheduler = new Scheduler<Schedulable<R>>(
     specs.map((spec) => {
       const prefix = index?.sharedPrefix(spec.promptIds) ?? null;

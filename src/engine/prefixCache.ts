@@ -20,6 +20,9 @@ export class PrefixCache {
   /** Entries dropped to make room so far. */
   evictions = 0;
 
+  /** `onRetire` sees every entry when it leaves the cache (evicted, no longer wanted, or at the end of the run). */
+  constructor(private readonly onRetire: (entry: CachedPrefix) => void = () => {}) {}
+
   /** Cached tokens held now (they count against the scheduler's cache budget). */
   get heldTokens(): number {
     return this.held;
@@ -62,8 +65,10 @@ export class PrefixCache {
   makeRoom(tokens: number, budget: number): boolean {
     if (tokens > budget) return false;
     while (this.held + tokens > budget && this.entries.length > 0) {
-      this.held -= this.entries.shift()!.length;
+      const evicted = this.entries.shift()!;
+      this.held -= evicted.length;
       this.evictions++;
+      this.onRetire(evicted);
     }
     return true;
   }
@@ -73,7 +78,7 @@ export class PrefixCache {
     for (let i = this.entries.length - 1; i >= 0; i--) {
       if (stillWanted(this.entries[i])) continue;
       this.held -= this.entries[i].length;
-      this.entries.splice(i, 1);
+      this.onRetire(this.entries.splice(i, 1)[0]);
     }
   }
 
@@ -84,6 +89,7 @@ export class PrefixCache {
 
   /** Every entry ever evicted or still held is dropped: their memory goes to the garbage collector. */
   clear(): void {
+    for (const entry of this.entries) this.onRetire(entry);
     this.entries.length = 0;
     this.held = 0;
   }
