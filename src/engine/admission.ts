@@ -3,9 +3,9 @@ import { PaddingProtocol } from '../padding/paddingProtocol';
 import { KvCache } from '../runtime/kvCache';
 import { StepRunner } from '../runtime/stepRunner';
 import { SharedPrefix } from '../schedule/prefixIndex';
-import { EngineStats } from './engineStats';
+import { countPrefillStep, EngineStats } from './engineStats';
 import { PrefixCache } from './prefixCache';
-import { computePrefix, copiesOfPrefixes, copyOfPrefix, extendOneRow } from './prefixStart';
+import { computePrefix, copiesOfPrefixes, copyOfPrefix, extendOneRow, prefillOneRow } from './prefixStart';
 import { SequenceSpec, TokenChoice } from './sequence';
 
 /** A request the scheduler can admit, with its shared prefix (if any). */
@@ -51,10 +51,7 @@ export async function startAdmitted<R>(
 ): Promise<Started<R>[]> {
   const units: Started<R>[] = [];
   const plain = admitted.filter((a) => !a.prefix).map((a) => a.spec);
-  if (plain.length > 0) {
-    const { rows, firstChoices } = await prefillGroup(runner, protocol, plain, maxBatchTokens, stats);
-    units.push({ specs: plain, rows, rowOf: plain.map((_, i) => i), firstChoices });
-  }
+  if (plain.length > 0) units.push(await prefillGroup(runner, protocol, plain, maxBatchTokens, stats));
   // Samples of one request share their prompt array: one start serves them all.
   const byPrompt = new Map<readonly number[], Schedulable<R>[]>();
   for (const a of admitted) if (a.prefix) byPrompt.set(a.spec.promptIds, [...(byPrompt.get(a.spec.promptIds) ?? []), a]);
@@ -73,7 +70,7 @@ export async function startAdmitted<R>(
       if (!prefixes.makeRoom(length, prefixBudget)) {
         // Not cached: the prompt is prefilled alone, from the shared part when there is one.
         if (base) starts.push({ prompt, specs, from: base.entry.cache, length: base.tokens });
-        else units.push(await prefillAlone(runner, protocol, specs, maxBatchTokens, stats));
+        else units.push(await prefillGroup(runner, protocol, specs, maxBatchTokens, stats));
         continue;
       }
       // An evicted base is no longer retained (unless this admission starts from it): its copy may take over its memory.
@@ -141,10 +138,7 @@ async function startFromPrefixes<R>(
     const result = await runner.step(feeds);
     rows = protocol.afterExtend(copies, feeds, result.present);
     logitsOf = (row) => result.logits.row(row, feeds.logitColumns[row]);
-    stats.prefillSteps++;
-    stats.prefillPositions += feeds.batch * feeds.seqLen;
-    stats.prefillRealTokens += rests.reduce((sum, r) => sum + r.length, 0);
-    stats.prefillBatchSizes[group.length] = (stats.prefillBatchSizes[group.length] ?? 0) + 1;
+    countPrefillStep(stats, group.length, feeds.batch * feeds.seqLen, rests.reduce((sum, r) => sum + r.length, 0));
   }
   const specs = group.flatMap((s) => s.specs);
   const rowOf = group.flatMap((s, row) => s.specs.map(() => row));
@@ -152,16 +146,9 @@ async function startFromPrefixes<R>(
   return { specs, rows, rowOf, firstChoices };
 }
 
-/** A prompt prefilled alone and whole (its prefix could not be cached). */
-async function prefillAlone<R>(runner: StepRunner, protocol: PaddingProtocol, specs: SequenceSpec<R>[], maxBatchTokens: number, stats: EngineStats): Promise<Started<R>> {
-  const { rows, firstChoices } = await prefillGroup(runner, protocol, specs, maxBatchTokens, stats);
-  return { specs, rows, rowOf: specs.map((_, i) => i), firstChoices };
-}
-
 /**
  * Prefills a group of sequences and samples each one's first token. A group whose padded size exceeds the token budget is
- * a single long prompt (the scheduler guarantees it): it is prefilled in chunks of at most `maxBatchTokens` tokens, so the
- * logits and activations of one step stay bounded whatever the prompt length.
+ * a single long prompt (the scheduler guarantees it): it is prefilled alone, in chunks.
  */
 async function prefillGroup<R>(
   runner: StepRunner,
@@ -169,45 +156,27 @@ async function prefillGroup<R>(
   specs: SequenceSpec<R>[],
   maxBatchTokens: number,
   stats: EngineStats,
-): Promise<{ rows: BatchRows; firstChoices: TokenChoice[] }> {
+): Promise<Started<R>> {
   const prompts = specs.map((s) => s.promptIds);
-  const longest = Math.max(...prompts.map((p) => p.length));
-  stats.prefillBatchSizes[specs.length] = (stats.prefillBatchSizes[specs.length] ?? 0) + 1;
-
-  stats.prefillRealTokens += [...new Set(prompts)].reduce((sum, p) => sum + p.length, 0);
-  if (specs.length === 1 && longest > maxBatchTokens) {
-    const prompt = prompts[0];
-    let feeds = protocol.prefill([prompt.slice(0, maxBatchTokens)]);
-    let result = await runner.step(feeds);
-    let rows = protocol.afterPrefill(feeds, result.present, [prompt.slice(0, maxBatchTokens)]);
-    stats.prefillSteps++;
-    stats.prefillPositions += maxBatchTokens;
-    for (let start = maxBatchTokens; start < prompt.length; start += maxBatchTokens) {
-      const chunk = prompt.slice(start, start + maxBatchTokens);
-      feeds = protocol.extend(rows, [chunk]);
-      result = await runner.step(feeds);
-      rows = protocol.afterExtend(rows, feeds, result.present);
-      stats.prefillSteps++;
-      stats.prefillPositions += chunk.length;
-    }
-    const choice = specs[0].sampler.next(result.logits.row(0, feeds.logitColumns[0]));
-    return { rows, firstChoices: [choice] };
+  const rowOf = specs.map((_, i) => i);
+  if (specs.length === 1 && prompts[0].length > maxBatchTokens) {
+    const { rows, last } = await prefillOneRow(runner, protocol, prompts[0], maxBatchTokens, stats);
+    return { specs, rows, rowOf, firstChoices: [specs[0].sampler.next(last.logits.row(0, last.column))] };
   }
 
   // Samples of one request share their prompt array: prefill each distinct prompt once and give every sample a copy of
   // its cache rows (the rebuild duplicates them), so `n` samples cost one prefill.
   const distinct: number[][] = [];
-  const rowOf = prompts.map((prompt) => {
+  const distinctRow = prompts.map((prompt) => {
     let row = distinct.indexOf(prompt);
     if (row < 0) row = distinct.push(prompt) - 1;
     return row;
   });
   const feeds = protocol.prefill(distinct);
   const { logits, present } = await runner.step(feeds);
-  stats.prefillSteps++;
-  stats.prefillPositions += feeds.batch * feeds.seqLen;
+  countPrefillStep(stats, specs.length, feeds.batch * feeds.seqLen, distinct.reduce((sum, p) => sum + p.length, 0));
   const prefilled = protocol.afterPrefill(feeds, present, distinct);
-  const firstChoices = specs.map((spec, i) => spec.sampler.next(logits.row(rowOf[i], feeds.logitColumns[rowOf[i]])));
-  const rows = distinct.length === prompts.length ? prefilled : protocol.rebuild([{ rows: prefilled, keep: rowOf }], runner)!;
-  return { rows, firstChoices };
+  const firstChoices = specs.map((spec, i) => spec.sampler.next(logits.row(distinctRow[i], feeds.logitColumns[distinctRow[i]])));
+  const rows = distinct.length === prompts.length ? prefilled : protocol.rebuild([{ rows: prefilled, keep: distinctRow }], runner)!;
+  return { specs, rows, rowOf, firstChoices };
 }

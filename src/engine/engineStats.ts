@@ -37,3 +37,11 @@ export function emptyEngineStats(): EngineStats {
     prefixHits: 0, prefixTokensReused: 0, prefixComputations: 0, prefixEvictions: 0, prefixReuseInexact: 0, prefixUses: {}, prefillMs: 0, decodeMs: 0,
   };
 }
+
+/** Counts one prefill step of `rows` rows: `positions` computed (pads included), `realTokens` of them prompt tokens. */
+export function countPrefillStep(stats: EngineStats, rows: number, positions: number, realTokens: number): void {
+  stats.prefillSteps++;
+  stats.prefillPositions += positions;
+  stats.prefillRealTokens += realTokens;
+  stats.prefillBatchSizes[rows] = (stats.prefillBatchSizes[rows] ?? 0) + 1;
+}

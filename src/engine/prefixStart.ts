@@ -2,7 +2,7 @@ import { BatchRows } from '../padding/batchRows';
 import { PaddingProtocol } from '../padding/paddingProtocol';
 import { KvCache } from '../runtime/kvCache';
 import { StepResult, StepRunner } from '../runtime/stepRunner';
-import { EngineStats } from './engineStats';
+import { countPrefillStep, EngineStats } from './engineStats';
 
 /**
  * Appends `tokens` to a one-row batch in chunks of at most `maxBatchTokens`. One row, so this is correct on both graph
@@ -24,16 +24,33 @@ export async function extendOneRow(
     const result = await runner.step(feeds);
     rows = protocol.afterExtend(rows, feeds, result.present);
     last = { ...result, column: feeds.logitColumns[0] };
-    stats.prefillSteps++;
-    stats.prefillPositions += chunk.length;
-    stats.prefillRealTokens += chunk.length;
-    stats.prefillBatchSizes[1] = (stats.prefillBatchSizes[1] ?? 0) + 1;
+    countPrefillStep(stats, 1, chunk.length, chunk.length);
   }
   if (!last) throw new Error('extendOneRow: no tokens');
   return { rows, last };
 }
 
-/** The KV of `tokens` alone (one row, slots 0..n-1), prefilled in chunks of at most `maxBatchTokens`. */
+/**
+ * One prompt prefilled alone from an empty cache, in chunks of at most `maxBatchTokens` (so the logits and activations of
+ * a step stay bounded whatever its length): its one-row batch and the last step's logits.
+ */
+export async function prefillOneRow(
+  runner: StepRunner,
+  protocol: PaddingProtocol,
+  tokens: readonly number[],
+  maxBatchTokens: number,
+  stats: EngineStats,
+): Promise<{ rows: BatchRows; last: StepResult & { column: number } }> {
+  const first = tokens.slice(0, maxBatchTokens);
+  const feeds = protocol.prefill([first]);
+  const result = await runner.step(feeds);
+  countPrefillStep(stats, 1, first.length, first.length);
+  const rows = protocol.afterPrefill(feeds, result.present, [first]);
+  if (tokens.length === first.length) return { rows, last: { ...result, column: feeds.logitColumns[0] } };
+  return extendOneRow(runner, protocol, rows, tokens.slice(first.length), maxBatchTokens, stats);
+}
+
+/** The KV of `tokens` alone (one row, slots 0..n-1), to be cached as a prefix. */
 export async function computePrefix(
   runner: StepRunner,
   protocol: PaddingProtocol,
@@ -41,15 +58,7 @@ export async function computePrefix(
   maxBatchTokens: number,
   stats: EngineStats,
 ): Promise<BatchRows> {
-  const first = tokens.slice(0, maxBatchTokens);
-  const feeds = protocol.prefill([first]);
-  const { present } = await runner.step(feeds);
-  stats.prefillSteps++;
-  stats.prefillPositions += first.length;
-  stats.prefillRealTokens += first.length;
-  stats.prefillBatchSizes[1] = (stats.prefillBatchSizes[1] ?? 0) + 1;
-  const rows = protocol.afterPrefill(feeds, present, [first]);
-  return tokens.length > first.length ? (await extendOneRow(runner, protocol, rows, tokens.slice(first.length), maxBatchTokens, stats)).rows : rows;
+  return (await prefillOneRow(runner, protocol, tokens, maxBatchTokens, stats)).rows;
 }
 
 /** A one-row batch holding a copy of the first `length` tokens of a cached prefix (read as retained: it stays intact). */
