@@ -83,6 +83,11 @@ export class DirectRunner implements ModelRunner {
     }
   }
 
+  /** The onnxruntime session the runner steps (tests read where its runs put each tensor: OrtDirectSession.recordAddresses). */
+  get directSession(): OrtDirectSession {
+    return this.session;
+  }
+
   async step(feeds: StepFeeds): Promise<StepResult> {
     const { batch, seqLen } = feeds;
     const inputs: Record<string, DirectTensor> = {
