@@ -145,6 +145,21 @@ generate([], 'tiny');
   expect(tsc.status).toBe(0);
 });
 
+test('npm run build starts from an empty dist/ (no stale file from a removed module is left to be packed); prepare and test build', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  expect(pkg.scripts.build).toMatch(/^npm run clean && tsc -p tsconfig\.build\.json$/);
+  expect(pkg.scripts.prepare).toBe('npm run build');
+  expect(pkg.scripts.test).toMatch(/^npm run build && jest/);
+  // The clean script, run where this worktree's dist/ is not (a folder with the same package.json and a stale dist/).
+  const folder = path.join(work, 'clean');
+  fs.mkdirSync(path.join(folder, 'dist', 'removed'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify(pkg));
+  fs.writeFileSync(path.join(folder, 'dist', 'removed', 'module.js'), 'stale');
+  fs.writeFileSync(path.join(folder, 'kept.txt'), 'not dist');
+  execFileSync('npm', ['run', 'clean', '--silent'], { cwd: folder, encoding: 'utf8' });
+  expect(fs.readdirSync(folder).sort()).toEqual(['kept.txt', 'package.json']);
+});
+
 test("onnxruntime-node's install-script switch: the README explains it, .ci/run and the example workflows set it", () => {
   // The package's own install script honours it: it returns at once, offline, without touching the network.
   const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_onnxruntime_node_install: '', HTTPS_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' };
