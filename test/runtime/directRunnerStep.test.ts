@@ -6,6 +6,8 @@ import { greedyTokens } from '../helpers/greedyRun';
 import { RAW_PROMPTS } from '../helpers/prompts';
 import { buildTestModel } from '../helpers/testModels';
 
+// A step of the direct runtime: where onnxruntime reads and writes the KV cache, and one step at a time.
+//
 // "In place" on a GroupQueryAttention graph means onnxruntime reads a step's past and writes its present in the same
 // memory. Checked where it happens: the data address of the OrtValue onnxruntime was given for `past_key_values.i.*` and
 // for `present.i.*` in a decode step of a real run. On a plain graph (two buffers alternate) they differ: the control.
@@ -67,4 +69,24 @@ test.each(['float32', 'float16'])('negative control — plain graph (%s KV): pas
       expect(outputs[`present.${i}.${kind}`]).not.toBe(inputs[`past_key_values.${i}.${kind}`]);
     }
   }
+});
+
+test.each(['plain', 'gqa'])('%s: a second step while one is in flight is refused (they share one logits buffer); the first is unharmed', async (attention) => {
+  const model = models.get(`${attention}/float32`)!;
+  const { runner, protocol } = model;
+  const prompt = Array.from({ length: 12 }, (_, i) => 100 + i * 7);
+  const other = Array.from({ length: 12 }, (_, i) => 900 + i * 3);
+  const column = protocol.prefill([prompt]).logitColumns[0];
+  // Reference: the prompt's logits from a step on its own.
+  const reference = (await runner.step(protocol.prefill([prompt]))).logits.row(0, column).slice();
+
+  const first = runner.step(protocol.prefill([prompt]));
+  await expect(runner.step(protocol.prefill([other]))).rejects.toThrow('DirectRunner.step: a step is already in flight (steps share one logits buffer); await it before the next');
+  const result = await first;
+  expect(Array.from(result.logits.row(0, column))).toEqual(Array.from(reference));
+  // Control: the same two steps one after the other both run (the guard refuses only overlap), and the other prompt's
+  // logits differ from the first's (so the comparison above can tell a buffer overwritten by the second step).
+  const otherLogits = (await runner.step(protocol.prefill([other]))).logits.row(0, column).slice();
+  expect(Array.from(otherLogits)).not.toEqual(Array.from(reference));
+  expect(Array.from((await runner.step(protocol.prefill([prompt]))).logits.row(0, column))).toEqual(Array.from(reference));
 });
