@@ -154,8 +154,9 @@ function readState(file: string): FileState | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
-  } catch {
-    return null;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UserError(`cannot lock output file: ${(error as Error).message}`);
   }
   try {
     const content = fs.readFileSync(fd, 'utf8');
