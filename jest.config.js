@@ -1,6 +1,8 @@
 /** Tests run against the TypeScript sources through ts-jest; CLI tests spawn bin/qwen-gen.js, which runs dist/ (built by `npm test`). */
 module.exports = {
   testEnvironment: '<rootDir>/test/helpers/jestEnvironment.js',
+  // Removes the temp folders of killed test runs (test/helpers/staleTempDirs.ts).
+  globalSetup: '<rootDir>/test/helpers/globalSetup.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },

@@ -17,6 +17,8 @@ export interface RunnerOptions {
   device?: DeviceName;
   /** `auto` (default): the direct runtime where it loads, onnxruntime-node otherwise. */
   runtime?: RuntimeChoice;
+  /** Told when the run falls back to onnxruntime-node because the direct runtime could not create the session. */
+  onWarning?: (message: string) => void;
 }
 
 export interface GraphFacts {
@@ -29,14 +31,39 @@ export interface GraphFacts {
 
 /**
  * Chooses the runtime once, at load: the direct runtime (onnxruntime's C API, KV cache in place) on the CPU wherever its
- * library loads; onnxruntime-node for CUDA, or when the direct runtime cannot load (another platform, an unknown
- * library version) — the reason is kept in `runner.runtime.fallbackReason`.
+ * library loads and creates the session; onnxruntime-node for CUDA, or when the direct runtime cannot load (another
+ * platform, an unknown library version) or cannot create the session (under `auto`; a warning says so) — the reason is
+ * kept in `runner.runtime.fallbackReason`. Under `--runtime direct` a session the direct runtime cannot create is an
+ * error naming that runtime (the caller names the model file).
  */
 export async function createRunner(onnxPath: string, graph: GraphFacts, options: RunnerOptions = {}): Promise<ModelRunner> {
   const settings = sessionSettings(options.threads);
   const chosen = chooseRuntime(options);
-  if (chosen.name === 'direct') return DirectRunner.create(onnxPath, graph, settings, { sharePastPresent: graph.sharePastPresent });
-  return NodeRunner.create(onnxPath, graph, settings, options.device ?? 'cpu', chosen.fallbackReason);
+  const device = options.device ?? 'cpu';
+  if (chosen.name === 'onnxruntime-node') return NodeRunner.create(onnxPath, graph, settings, device, chosen.fallbackReason);
+  let directError: string;
+  try {
+    return await DirectRunner.create(onnxPath, graph, settings, { sharePastPresent: graph.sharePastPresent });
+  } catch (error) {
+    directError = messageOf(error);
+  }
+  const direct = `the direct runtime (onnxruntime ${OrtDirectSession.version()} C API) could not create a session`;
+  if (options.runtime === 'direct') throw new Error(`${direct} (--runtime direct): ${directError}`);
+  const fallbackReason = `${direct} for ${onnxPath}: ${directError}`;
+  let runner: ModelRunner;
+  try {
+    runner = await NodeRunner.create(onnxPath, graph, settings, device, fallbackReason);
+  } catch (error) {
+    throw new Error(`neither runtime could create a session — onnxruntime-node: ${messageOf(error)}; ${direct}: ${directError}`);
+  }
+  options.onWarning?.(`${fallbackReason}; running on onnxruntime-node instead`);
+  return runner;
+}
+
+/** The first non-empty line of an error's message, without the ANSI colour codes onnxruntime's native messages embed. */
+function messageOf(error: unknown): string {
+  const plain = (error instanceof Error ? error.message : String(error)).replace(/\u001b\[[0-9;]*m/g, '');
+  return plain.split('\n').find((line) => line.trim() !== '')?.trim() ?? plain;
 }
 
 /** Which runtime `createRunner` uses with these options (no session is created); throws when `direct` cannot be had. */

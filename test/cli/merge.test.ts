@@ -1,15 +1,15 @@
 import { Command } from 'commander';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerMerge } from '../../src/cli/commands/merge';
 import { UserError } from '../../src/errors';
 import { naturalCompare } from '../../src/merge/expandFileArguments';
+import { tempDir } from '../helpers/testModels';
 
 let dir: string;
 let stderr: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qwen-gen-merge-cli-'));
+  dir = tempDir('merge-cli');
   stderr = '';
   jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stderr += chunk.toString();

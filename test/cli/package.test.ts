@@ -1,14 +1,32 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseJsonl, runCli } from '../helpers/cli';
 import { buildTestModel, tempDir } from '../helpers/testModels';
 
-// The package as users get it: `npm pack`, unpacked into a fresh folder's node_modules, required from there. Its
-// dependencies come from this worktree's node_modules through NODE_PATH (offline: nothing is downloaded).
+// The package as users get it: `npm pack`, installed into a fresh folder as npm installs a tarball (unpacked into
+// node_modules/qwen-gen, its bin linked into node_modules/.bin) — offline: its dependencies are linked from this worktree's
+// node_modules, nothing is downloaded — and run from there end to end.
 const ROOT = path.resolve(__dirname, '../..');
 let work: string;
+let tarball: string;
 let files: string[];
 let modelDir: string;
+
+/** Installs the packed tarball into `consumer` (a fresh folder): the package, links to its dependencies, its bin. */
+function install(consumer: string): void {
+  const modules = path.join(consumer, 'node_modules');
+  const installed = path.join(modules, 'qwen-gen');
+  fs.mkdirSync(installed, { recursive: true });
+  execFileSync('tar', ['xzf', tarball, '-C', installed, '--strip-components=1']);
+  const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+  for (const dependency of Object.keys(pkg.dependencies)) {
+    fs.mkdirSync(path.dirname(path.join(modules, dependency)), { recursive: true });
+    fs.symlinkSync(path.join(ROOT, 'node_modules', dependency), path.join(modules, dependency));
+  }
+  fs.mkdirSync(path.join(modules, '.bin'));
+  for (const [name, target] of Object.entries(pkg.bin as Record<string, string>)) fs.symlinkSync(path.join('..', 'qwen-gen', target), path.join(modules, '.bin', name));
+}
 
 beforeAll(async () => {
   modelDir = await buildTestModel('package');
@@ -17,74 +35,91 @@ beforeAll(async () => {
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' });
   const packed = JSON.parse(out)[0] as { filename: string; files: { path: string }[] };
   files = packed.files.map((f) => f.path);
-  const installed = path.join(work, 'consumer', 'node_modules', 'qwen-gen');
-  fs.mkdirSync(installed, { recursive: true });
-  execFileSync('tar', ['xzf', path.join(work, packed.filename), '-C', installed, '--strip-components=1']);
+  tarball = path.join(work, packed.filename);
+  install(path.join(work, 'consumer'));
   // Type packages as a TypeScript user would have them installed (linked, offline).
   fs.mkdirSync(path.join(work, 'consumer', 'node_modules', '@types'), { recursive: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules', '@types', 'node'), path.join(work, 'consumer', 'node_modules', '@types', 'node'));
 }, 180_000);
 
-function runConsumer(file: string, source: string) {
-  const consumer = path.join(work, 'consumer');
+function runConsumer(file: string, source: string, consumer = path.join(work, 'consumer')) {
   fs.writeFileSync(path.join(consumer, file), source);
-  return spawnSync(process.execPath, [file], {
-    cwd: consumer,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), NO_COLOR: '1' },
-  });
+  return spawnSync(process.execPath, [file], { cwd: consumer, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 }
+
+const REQUESTS = [{ id: 'a', prompt: 'Hello' }, { id: 'b', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }, { id: 'c', prompt: 'x', top_p: 7 }];
 
 test('the tarball ships the built code, its type declarations, docs/, LICENSE and README; no source maps, no tests', () => {
   expect(files).toEqual(expect.arrayContaining(['dist/api/index.js', 'dist/api/index.d.ts', 'bin/qwen-gen.js', 'docs/findings.md', 'docs/report-schema.json', 'LICENSE', 'README.md']));
   expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   expect(files.filter((f) => /^(src|test)\//.test(f))).toEqual([]);
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  expect(pkg.repository).toBeDefined();
+  // The project has no public repository yet: no repository field rather than a made-up URL.
+  expect(pkg.repository).toBeUndefined();
   expect(pkg.license).toBe('MIT');
   for (const target of [pkg.main, pkg.types, pkg.exports['.'].default, pkg.exports['.'].types]) expect(files).toContain(target.replace(/^\.\//, ''));
 });
 
-test("require('qwen-gen'): generate() yields records as an async iterable, inspect() returns the model report", () => {
-  const result = runConsumer(
-    'use.js',
-    `
+/** A script that runs the installed package's generate() on REQUESTS and prints what it got. */
+const GENERATE_SCRIPT = `
 const { generate, inspect, GENERATION_PARAMS } = require('qwen-gen');
 (async () => {
   const records = [];
-  const requests = [{ id: 'a', prompt: 'Hello' }, { id: 'b', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }, { id: 'c', prompt: 'x', top_p: 7 }];
   let report = null;
-  for await (const record of generate(requests, { model: ${JSON.stringify(modelDir)}, greedy: true, defaults: { max_tokens: 3 }, onReport: (r) => (report = r) })) records.push(record);
-  const model = await inspect(${JSON.stringify(modelDir)});
+  for await (const record of generate(${JSON.stringify(REQUESTS)}, { model: MODEL, greedy: true, defaults: { max_tokens: 3 }, onReport: (r) => (report = r) })) records.push(record);
+  const model = await inspect(MODEL);
   let bad = null;
-  try { for await (const _ of generate(requests, { model: 'tiny', defaults: { top_p: 5 } })) {} } catch (e) { bad = e.message; }
-  console.log(JSON.stringify({ records, findings: report.findings.map((f) => f.code), attention: model.model.attention, params: GENERATION_PARAMS.length, bad }));
+  try { for await (const _ of generate([], { model: 'tiny', defaults: { top_p: 5 } })) {} } catch (e) { bad = e.message; }
+  console.log(JSON.stringify({ records, findings: report.findings.map((f) => f.code), attention: model.model.attention, params: GENERATION_PARAMS.length, bad, loadedFrom: require.resolve('qwen-gen') }));
 })();
-`,
-  );
+`;
+
+test("require('qwen-gen'): generate() runs end to end — records with text, equal to this worktree's CLI; inspect() returns the model report", () => {
+  const result = runConsumer('use.js', `const MODEL = ${JSON.stringify(modelDir)};\n${GENERATE_SCRIPT}`);
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   const out = JSON.parse(result.stdout);
-  const byId = new Map(out.records.map((r: { id: string }) => [r.id, r]));
+  // The installed copy ran, not this worktree's dist/.
+  expect(out.loadedFrom).toBe(path.join(work, 'consumer', 'node_modules', 'qwen-gen', 'dist', 'api', 'index.js'));
+  const byId = new Map<string, Record<string, unknown>>(out.records.map((r: { id: string }) => [r.id, r]));
   expect([...byId.keys()].sort()).toEqual(['a', 'b', 'c']);
-  expect((byId.get('a') as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(3);
-  expect((byId.get('b') as { usage: { completion_tokens: number } }).usage.completion_tokens).toBe(2);
-  expect((byId.get('c') as { error: { code: string } }).error.code).toBe('invalid_field');
+  expect(byId.get('a')).toMatchObject({ usage: { completion_tokens: 3 }, text: expect.stringMatching(/\S/) });
+  expect(byId.get('b')).toMatchObject({ usage: { completion_tokens: 2 }, text: expect.any(String) });
+  expect(byId.get('c')).toMatchObject({ error: { code: 'invalid_field' } });
+  // The same requests through this worktree's CLI give the same texts (an independent run of the same model).
+  const cli = runCli(['-', '-m', modelDir, '--greedy', '--max-tokens', '3'], { input: REQUESTS.map((r) => JSON.stringify(r)).join('\n') + '\n' });
+  const cliTexts = Object.fromEntries(parseJsonl(cli.stdout).filter((r) => typeof r.text === 'string').map((r) => [r.id, r.text]));
+  expect(cliTexts).toEqual({ a: byId.get('a')!.text, b: byId.get('b')!.text });
   expect(out.findings).toContain('pad_is_eos');
   expect(out.attention).toBe('plain');
   expect(out.params).toBeGreaterThan(10);
   expect(out.bad).toMatch(/defaults\.top_p must be a number > 0 and ≤ 1, got 5/);
 });
 
-test('exports: only the documented entry points; the bin runs from the installed package', () => {
+test('negative control: an installed copy missing one of its built files fails (the run above depends on what was packed)', () => {
+  const broken = path.join(work, 'broken');
+  install(broken);
+  fs.rmSync(path.join(broken, 'node_modules', 'qwen-gen', 'dist', 'job', 'runEngine.js'));
+  const result = runConsumer('use.js', `const MODEL = ${JSON.stringify(modelDir)};\n${GENERATE_SCRIPT}`, broken);
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toMatch(/Cannot find module '\.\/runEngine'/);
+});
+
+test('exports: only the documented entry points; the installed bin generates (a real run, records with text)', () => {
   const deep = runConsumer('deep.js', `try { require('qwen-gen/dist/cli/main.js'); console.log('loaded'); } catch (e) { console.log(e.code); }`);
   expect(deep.stdout.trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   expect(runConsumer('pkg.js', `console.log(require('qwen-gen/package.json').version)`).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-  const bin = spawnSync(process.execPath, [path.join(work, 'consumer', 'node_modules', 'qwen-gen', 'bin', 'qwen-gen.js'), '--version'], {
+  // node_modules/.bin/qwen-gen, as npm links it (run as a program: its shebang line finds node).
+  const bin = spawnSync(path.join(work, 'consumer', 'node_modules', '.bin', 'qwen-gen'), ['-', '-m', modelDir, '--greedy', '--max-tokens', '3'], {
+    cwd: path.join(work, 'consumer'),
+    input: '{"id":"p","prompt":"Hello"}\n{"id":"q","prompt":"Good morning"}\n',
     encoding: 'utf8',
-    env: { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') },
+    env: { ...process.env, NO_COLOR: '1', PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH}` },
   });
   expect(bin.status).toBe(0);
+  const records = parseJsonl(bin.stdout);
+  expect(records.map((r) => r.id).sort()).toEqual(['p', 'q']);
+  for (const record of records) expect(record).toMatchObject({ text: expect.stringMatching(/\S/), usage: { completion_tokens: 3 } });
 });
 
 test('the type declarations resolve through exports for a TypeScript consumer', () => {
@@ -108,6 +143,21 @@ generate([], 'tiny');
   );
   expect(tsc.stdout + tsc.stderr).toBe('');
   expect(tsc.status).toBe(0);
+});
+
+test('npm run build starts from an empty dist/ (no stale file from a removed module is left to be packed); prepare and test build', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  expect(pkg.scripts.build).toMatch(/^npm run clean && tsc -p tsconfig\.build\.json$/);
+  expect(pkg.scripts.prepare).toBe('npm run build');
+  expect(pkg.scripts.test).toMatch(/^npm run build && jest/);
+  // The clean script, run where this worktree's dist/ is not (a folder with the same package.json and a stale dist/).
+  const folder = path.join(work, 'clean');
+  fs.mkdirSync(path.join(folder, 'dist', 'removed'), { recursive: true });
+  fs.writeFileSync(path.join(folder, 'package.json'), JSON.stringify(pkg));
+  fs.writeFileSync(path.join(folder, 'dist', 'removed', 'module.js'), 'stale');
+  fs.writeFileSync(path.join(folder, 'kept.txt'), 'not dist');
+  execFileSync('npm', ['run', 'clean', '--silent'], { cwd: folder, encoding: 'utf8' });
+  expect(fs.readdirSync(folder).sort()).toEqual(['kept.txt', 'package.json']);
 });
 
 test("onnxruntime-node's install-script switch: the README explains it, .ci/run and the example workflows set it", () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { Readable } from 'stream';
 import { TextDecoder } from 'util';
 import { InputFileError, readAllLines, readLines, type InputLine } from '../../src/input';
 import { firstInvalidUtf8Offset } from '../../src/input/utf8';
+import { tempDir } from '../helpers/testModels';
 
 const bytes = (...parts: Array<string | number[]>): Buffer =>
   Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
@@ -114,7 +114,7 @@ describe('readLines', () => {
   describe('file paths', () => {
     let dir: string;
     beforeAll(() => {
-      dir = mkdtempSync(join(tmpdir(), 'qwen-gen-lines-'));
+      dir = tempDir('lines');
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,14 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeShardOutputs } from '../../src/merge/mergeOutputs';
 import { MergeResult } from '../../src/merge/mergeResult';
 import { writeMergedOutput } from '../../src/merge/writeMerged';
 import { shardOf } from '../../src/shard/assignShard';
+import { tempDir } from '../helpers/testModels';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'qwen-gen-merge-'));
+  dir = tempDir('merge');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,6 +1,5 @@
 /** --dtype selection on folders holding several variants, and --device availability / session failures. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../../src/errors';
@@ -8,12 +7,13 @@ import { assertDeviceAvailable, DeviceProbe, executionProvidersFor, probeDevices
 import { listDtypeVariants, parseDtype, selectLocalDtype } from '../../src/model/dtype';
 import { resolveModelSource } from '../../src/model/modelSource';
 import { buildTinyModel } from '../../src/tinymodel';
+import { tempDir } from '../helpers/testModels';
 
 let work: string;
 let source: string;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-dtype-'));
+  work = tempDir('dtype');
   source = path.join(work, 'source');
   await buildTinyModel(source);
 });

@@ -1,16 +1,16 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { GraphInfo, inspectGraph, TensorInfo } from '../../src/model/graphInfo';
 import { ByteSource, encodeVarint } from '../../src/model/protobufScanner';
 import { valueInfo } from '../../src/tinymodel/onnxGraphBuilder';
+import { tempDir } from '../helpers/testModels';
 
 const { DataType } = onnx.TensorProto;
 
 let workDir: string;
 beforeAll(() => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-graphinfo-'));
+  workDir = tempDir('graphinfo');
 });
 afterAll(() => {
   fs.rmSync(workDir, { recursive: true, force: true });

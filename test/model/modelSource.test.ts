@@ -3,7 +3,6 @@
  * with offline set uses only the cache, and 404s / dropped connections give clear errors and leave no file behind.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../../src/errors';
 import { DtypeName } from '../../src/dtypeFiles';
@@ -12,6 +11,7 @@ import { DEFAULT_MODEL_ID, resolveModelSource } from '../../src/model/modelSourc
 import { validateModelFolder } from '../../src/model/validateModel';
 import { buildTinyModel } from '../../src/tinymodel';
 import { HubServer } from '../helpers/hubServer';
+import { tempDir } from '../helpers/testModels';
 
 const MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data'];
 
@@ -26,7 +26,7 @@ let source: string;
 let hub: HubServer;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-hub-'));
+  work = tempDir('hub');
   source = path.join(work, 'source');
   // weights above 1 kB go to onnx/model.onnx_data, as in the large real exports
   await buildTinyModel(source, { externalDataThresholdBytes: 1000 });

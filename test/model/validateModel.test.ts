@@ -1,12 +1,12 @@
 /** Each refusal (and warning) of validateModelFolder, triggered by a crafted folder. */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { onnx } from 'onnx-proto';
 import { UserError } from '../../src/errors';
 import { inspectGraph } from '../../src/model/graphInfo';
 import { ModelValidationError, validateModelFolder } from '../../src/model/validateModel';
 import { buildTinyModel } from '../../src/tinymodel';
+import { tempDir } from '../helpers/testModels';
 
 const { DataType } = onnx.TensorProto;
 const GRAPH = 'onnx/model.onnx';
@@ -16,7 +16,7 @@ let source: string;
 let external: string;
 
 beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-validate-'));
+  work = tempDir('validate');
   source = path.join(work, 'source');
   external = path.join(work, 'external');
   await buildTinyModel(source);

@@ -88,6 +88,22 @@ async function directStep(session: OrtDirectSession, inputs: Record<string, Dire
   return outputs;
 }
 
+/** A full garbage collection (the jest environment provides `gc`, see test/helpers/jestEnvironment.js). */
+function collectGarbage(): void {
+  if (typeof global.gc !== 'function') throw new Error('global.gc is missing: the memory checks below would measure nothing');
+  global.gc();
+}
+
+test('global.gc is a real collection: an object only a WeakRef points to is gone after it; one still referenced stays', async () => {
+  const made = () => new WeakRef({ payload: new Array(1000).fill(1) });
+  const kept = { strong: { payload: [1] } };
+  const refs = { dropped: made(), kept: new WeakRef(kept.strong) };
+  await new Promise((resolve) => setImmediate(resolve)); // WeakRef targets are kept alive until the current job ends
+  collectGarbage();
+  expect(refs.dropped.deref()).toBeUndefined();
+  expect(refs.kept.deref()).toBe(kept.strong);
+});
+
 const PROMPTS = [
   [9707, 11, 1879, 0, 358],
   [785, 3974, 13876, 38835, 34208],
@@ -265,7 +281,7 @@ test('every OrtApi slot the binding uses answers as the header says (real calls)
       const value = valueOut[0];
       try {
         // Churn the heap: a small on-heap typed array must not move once onnxruntime holds its address.
-        if (global.gc) global.gc();
+        collectGarbage();
         for (let i = 0; i < 2000; i++) new Uint8Array(32).fill(i);
         view[view.length - 1] = 1234;
         const dataOut: unknown[] = [null];
@@ -307,6 +323,27 @@ test('every OrtApi slot the binding uses answers as the header says (real calls)
   // exercised by the session tests above and below: names and types equal onnxruntime-node's, logits bit-identical.
 });
 
+/**
+ * A session and feeds for a run that takes hundreds of ms on one thread: a deeper graph (32 layers, ~900 nodes) over 1,024
+ * tokens, with logits for the last position only (num_logits_to_keep).
+ */
+async function longRun(): Promise<{ session: OrtDirectSession; inputs: Record<string, DirectTensor>; outputs: { logits: DirectTensor & { data: Float32Array } } }> {
+  const shape = { layers: 32, hiddenSize: 64, heads: 4, kvHeads: 2, headDim: 16, intermediateSize: 256, withLogitsToKeep: true };
+  const dir = await buildTestModel('ort-direct-long', { ...shape, seed: 9 });
+  const session = await OrtDirectSession.create(path.join(dir, 'onnx', 'model.onnx'), { threads: 1 });
+  const seq = 1024;
+  const inputs: Record<string, DirectTensor> = {
+    input_ids: int64(Array.from({ length: seq }, (_, i) => (i * 37) % 150000), [1, seq]),
+    attention_mask: int64(new Array(seq).fill(1), [1, seq]),
+    position_ids: int64(Array.from({ length: seq }, (_, i) => i), [1, seq]),
+    num_logits_to_keep: int64([1], []),
+  };
+  for (let i = 0; i < shape.layers; i++) {
+    for (const kind of ['key', 'value']) inputs[`past_key_values.${i}.${kind}`] = float32([1, shape.kvHeads, 0, shape.headDim]);
+  }
+  return { session, inputs, outputs: { logits: { type: 'float32', data: new Float32Array(VOCAB), dims: [1, 1, VOCAB] } } };
+}
+
 test('abort: RunOptionsSetTerminate stops a run; an aborted signal refuses to start; the session keeps working', async () => {
   const session = direct.get('plain')!;
   const api = ortApi();
@@ -338,12 +375,21 @@ test('abort: RunOptionsSetTerminate stops a run; an aborted signal refuses to st
     api.ReleaseMemoryInfo(cpuInfo[0]);
   }
 
-  // Through run(): an abort that lands while onnxruntime is between nodes stops it; a warm tiny graph may finish first
-  // (its outputs are then complete and the run resolves).
+  // Through run(): an abort while the run is in flight stops it at the next node. The run is long (see longRun) and the abort comes as soon as it is queued, so onnxruntime sees the
+  // flag long before the last node: the run rejects, and the logits (the last node's output) are never written.
+  const long = await longRun();
+  long.outputs.logits.data.fill(Number.NaN);
   const controller = new AbortController();
-  const running = session.run(inputs, outputs, { signal: controller.signal });
+  const running = long.session.run(long.inputs, long.outputs, { signal: controller.signal });
   controller.abort();
-  await running.then(() => undefined, (e: Error) => expect(e.message).toMatch(/terminate flag/));
+  await expect(running).rejects.toThrow(/terminate flag/);
+  expect(long.outputs.logits.data.every(Number.isNaN)).toBe(true);
+  // Negative control: the same run without the abort completes and writes the logits.
+  await long.session.run(long.inputs, long.outputs);
+  expect(long.outputs.logits.data.some(Number.isNaN)).toBe(false);
+  expect(long.session.runsInFlight).toBe(0);
+  long.session.release();
+
   const already = new AbortController();
   already.abort();
   await expect(session.run(inputs, outputs, { signal: already.signal })).rejects.toThrow(/abort/i);
@@ -376,14 +422,14 @@ test('2,000 decode steps keep RSS flat: every OrtValue and status is released', 
   api.GetErrorCode = (status) => (counts.statuses++, originals.GetErrorCode(status));
   api.ReleaseStatus = (status) => (counts.statusesReleased++, originals.ReleaseStatus(status));
   try {
-    if (global.gc) global.gc();
+    collectGarbage();
     const before = process.memoryUsage().rss;
     for (let i = 0; i < 2000; i++) {
       // Every 10th step fails inside onnxruntime: the error path must release too.
       if (i % 10 === 9) await expect(session.run(bad, outputs)).rejects.toThrow(OrtStatusError);
       else await session.run(inputs, outputs);
     }
-    if (global.gc) global.gc();
+    collectGarbage();
     const growth = process.memoryUsage().rss - before;
     expect(growth).toBeLessThan(50 * 1024 * 1024);
   } finally {

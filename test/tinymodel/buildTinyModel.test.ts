@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { registerTinyModel } from '../../src/cli/commands/tinyModel';
 import { UserError } from '../../src/errors';
 import { DEFAULT_TINY_OPTIONS, buildTinyModel, ensureTinyModel, resolveTinyOptions, tinyModelCacheDir } from '../../src/tinymodel';
+import { tempDir } from '../helpers/testModels';
 
 /** Hugging Face config.json fields the reference implementation needs. */
 interface Qwen3Config {
@@ -34,7 +35,7 @@ let weights: Weights;
 let session: ort.InferenceSession;
 
 beforeAll(async () => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-tiny-'));
+  workDir = tempDir('tiny');
   modelDir = path.join(workDir, 'default');
   await buildTinyModel(modelDir);
   config = JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8'));

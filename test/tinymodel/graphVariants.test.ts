@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
@@ -7,6 +6,7 @@ import { registerTinyModel } from '../../src/cli/commands/tinyModel';
 import { UserError } from '../../src/errors';
 import { inspectGraph } from '../../src/model/graphInfo';
 import { TinyModelOptions, buildTinyModel, resolveTinyOptions } from '../../src/tinymodel';
+import { tempDir } from '../helpers/testModels';
 
 /**
  * The tiny-model builder's graph variants (GroupQueryAttention with either rotary form, float16 KV caches) against
@@ -63,7 +63,7 @@ async function openModel(name: string, options: Partial<TinyModelOptions>): Prom
 }
 
 beforeAll(async () => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-variants-'));
+  workDir = tempDir('variants');
   plain = await openModel('plain', {});
   for (const [i, variant] of VARIANTS.entries()) models.set(variant.label, await openModel(`variant-${i}`, variant.options));
 });

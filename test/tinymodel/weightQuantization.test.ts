@@ -1,6 +1,5 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
 import { onnx } from 'onnx-proto';
@@ -17,6 +16,7 @@ import { encodePrompt } from '../../src/tokenize/promptEncoder';
 import { TinyAttention, TinyModelInfo, buildTinyModel, resolveTinyOptions } from '../../src/tinymodel';
 import { greedyTokens } from '../helpers/greedyRun';
 import { RAW_PROMPTS, VARIED_MESSAGES } from '../helpers/prompts';
+import { tempDir } from '../helpers/testModels';
 
 /**
  * The tiny-model builder's quantized and float16 graphs (src/tinymodel/graphVariants.ts), checked three ways:
@@ -52,7 +52,7 @@ const sessions = new Map<string, ort.InferenceSession>();
 const key = (attention: TinyAttention, dtype: DtypeName | 'other-seed') => `${attention}/${dtype}`;
 
 beforeAll(async () => {
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-quantized-'));
+  workDir = tempDir('quantized');
   for (const attention of ATTENTIONS) {
     const info = await buildTinyModel(path.join(workDir, attention), { attention, variants: ALL_DTYPES });
     folders.set(attention, info);

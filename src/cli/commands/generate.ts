@@ -1,5 +1,6 @@
 import { RuntimeChoice } from '../../runtime/createRunner';
 import { runtimeOption } from '../runtimeOption';
+import { startMaxTimeDeadline } from '../maxTimeDeadline';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobOptions, GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { watchInterruptions } from '../../job/interruption';
@@ -124,8 +125,7 @@ export function registerGenerate(program: Command): void {
       const downloads = createDownloadProgress();
       // --max-time: from the start of the run (model loading included), the same graceful stop as a first Ctrl-C.
       const deadline = new AbortController();
-      const timer = opts.maxTime !== undefined ? setTimeout(() => deadline.abort(), opts.maxTime) : undefined;
-      timer?.unref();
+      const timer = startMaxTimeDeadline(opts.maxTime, () => deadline.abort());
       try {
         const jobOptions: GenerateJobOptions = {
           input,
@@ -164,7 +164,10 @@ export function registerGenerate(program: Command): void {
             onProgress: downloads.onProgress,
             onWarning: (message) => log(`warning: ${message}`),
           },
-          onProgress: (done, total) => progress.update(done, total),
+          onProgress: (done, total) => {
+            progress.update(done, total);
+            timer.requestsDone(done);
+          },
           onStart: (total) => progress.start(total),
           onToken: () => progress.token(),
           beforeStdoutWrite: process.stdout.isTTY ? () => progress.clear() : undefined,
@@ -191,7 +194,7 @@ export function registerGenerate(program: Command): void {
         }
         throw error;
       } finally {
-        if (timer) clearTimeout(timer);
+        timer.clear();
         downloads.stop();
         progress.stop();
         // The handlers stay until the process exits (they do not keep it alive): a Ctrl-C during the wind-down then

@@ -31,6 +31,7 @@ export class DirectRunner implements ModelRunner {
   private readonly pool: KvMemoryPool;
   private logitsBuffer: Float32Array | Uint16Array | null = null;
   private reservedRows = 1;
+  private stepInFlight = false;
 
   private constructor(
     private readonly session: OrtDirectSession,
@@ -83,7 +84,23 @@ export class DirectRunner implements ModelRunner {
     }
   }
 
+  /** The onnxruntime session the runner steps (tests read where its runs put each tensor: OrtDirectSession.recordAddresses). */
+  get directSession(): OrtDirectSession {
+    return this.session;
+  }
+
+  /** One step at a time: steps share the logits buffer and the KV memory pool, so a second call while one runs is refused. */
   async step(feeds: StepFeeds): Promise<StepResult> {
+    if (this.stepInFlight) throw new Error('DirectRunner.step: a step is already in flight (steps share one logits buffer); await it before the next');
+    this.stepInFlight = true;
+    try {
+      return await this.runStep(feeds);
+    } finally {
+      this.stepInFlight = false;
+    }
+  }
+
+  private async runStep(feeds: StepFeeds): Promise<StepResult> {
     const { batch, seqLen } = feeds;
     const inputs: Record<string, DirectTensor> = {
       input_ids: { type: 'int64', data: feeds.inputIds, dims: [batch, seqLen] },

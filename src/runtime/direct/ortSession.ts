@@ -102,10 +102,23 @@ function callAsync(fn: NativeFunction, ...args: unknown[]): Promise<unknown> {
   });
 }
 
+/** Where onnxruntime read each input and wrote each output in a run: the data address of each OrtValue, by name. */
+export interface RunAddresses {
+  inputs: Record<string, bigint>;
+  outputs: Record<string, bigint>;
+}
+
 export class OrtDirectSession {
   private handle: unknown;
   private inflight = 0;
   private releasePending = false;
+  /**
+   * For tests: when set, every run records in `lastRunAddresses` the memory onnxruntime was given for each input and
+   * output (GetTensorMutableData of its OrtValue) — e.g. to show that a GroupQueryAttention step reads its past and
+   * writes its present in the same memory.
+   */
+  recordAddresses = false;
+  lastRunAddresses: RunAddresses | null = null;
 
   private constructor(
     private readonly api: OrtApi,
@@ -220,6 +233,10 @@ export class OrtDirectSession {
     try {
       const inputValues = inputNames.map((name) => valueOf(name, inputs[name]));
       const outputValues = outputNames.map((name) => valueOf(name, outputs[name]));
+      if (this.recordAddresses) {
+        const addresses = (names: string[], values: unknown[]) => Object.fromEntries(names.map((name, i) => [name, dataAddress(api, values[i])]));
+        this.lastRunAddresses = { inputs: addresses(inputNames, inputValues), outputs: addresses(outputNames, outputValues) };
+      }
       if (control.signal) {
         control.signal.throwIfAborted();
         const runOptionsOut: unknown[] = [null];
@@ -312,6 +329,13 @@ function createTensorValue(api: OrtApi, cpuMemoryInfo: unknown, name: string, te
     'CreateTensorWithDataAsOrtValue',
   );
   return out[0];
+}
+
+/** The address of an OrtValue's tensor data (0n for an empty tensor). */
+function dataAddress(api: OrtApi, value: unknown): bigint {
+  const out: unknown[] = [null];
+  checkStatus(api, api.GetTensorMutableData(value, out), 'GetTensorMutableData');
+  return out[0] === null ? 0n : BigInt(api.library.koffi.address(out[0]));
 }
 
 function readNames(api: OrtApi, session: unknown, allocator: unknown, kind: 'input' | 'output'): string[] {
