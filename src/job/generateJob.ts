@@ -50,11 +50,11 @@ async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: S
     const prepared = timer.timeSync('tokenize', () => prepareRequests(todo, defaults, model, diagnostics, records));
     const run = await runEngine(prepared, { model, settings, records, diagnostics, timer }, options);
     outcome = { input, settings, run, records, timer, started };
-    report = finishReport(diagnostics, outcome);
+    report = finishReport(diagnostics, outcome, options.signal);
   } finally {
     records.close();
     await model.runner.release();
   }
   if (options.ordered && options.output !== undefined) await reorderFile(options.output, inputOrder(input));
-  return jobResult(outcome, report, options.signal?.aborted === true);
+  return jobResult(outcome, report);
 }
