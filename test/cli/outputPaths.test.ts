@@ -115,3 +115,36 @@ test('tiny-model DIR: a new or empty folder is written; an existing model folder
   fs.mkdirSync(empty);
   expect(run(empty).status).toBe(0);
 });
+
+test('merge shard-*.jsonl --input prompts.jsonl (the shell expands the pattern): shard-0 is kept, with or without --overwrite', () => {
+  const dir = path.join(work, 'shards');
+  fs.mkdirSync(dir);
+  fs.copyFileSync(prompts, path.join(dir, 'prompts.jsonl'));
+  for (const k of [0, 1]) {
+    const shard = runCli(['prompts.jsonl', '-m', modelDir, '--greedy', '--max-tokens', '2', '--shard', `${k}/2`, '-o', `shard-${k}.jsonl`, '-q'], { cwd: dir });
+    expect(shard.status).toBe(0);
+  }
+  const before = fs.readFileSync(path.join(dir, 'shard-0.jsonl'), 'utf8');
+  expect(before.length).toBeGreaterThan(0);
+  const merge = (extra: string) =>
+    spawnSync('bash', ['-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} merge shard-*.jsonl --input prompts.jsonl ${extra}`], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+  for (const extra of ['', '--overwrite']) {
+    const result = merge(extra);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("name the merged file first and quote the pattern, e.g. qwen-gen merge merged.jsonl 'shard-*.jsonl'");
+    expect(fs.readFileSync(path.join(dir, 'shard-0.jsonl'), 'utf8')).toBe(before);
+  }
+  // `qwen-gen merge prompts.jsonl shard-0.jsonl` does not replace the input.
+  const onInput = runCli(['merge', 'prompts.jsonl', 'shard-0.jsonl'], { cwd: dir });
+  expect(onInput.status).toBe(2);
+  expect(onInput.stderr).toContain('qwen-gen: merge output prompts.jsonl: file prompts.jsonl already exists');
+  expect(fs.readFileSync(path.join(dir, 'prompts.jsonl'), 'utf8')).toBe(PROMPTS);
+  // Negative control: as the README writes it, the merge is complete.
+  const quoted = runCli(['merge', 'merged.jsonl', 'shard-*.jsonl', '--input', 'prompts.jsonl'], { cwd: dir });
+  expect(quoted.status).toBe(0);
+  expect(quoted.stderr).toContain('complete');
+});
