@@ -15,7 +15,7 @@ const REQUESTS = [
   { id: 'b', messages: [{ role: 'user', content: 'Hi' }], ignore_eos: true },
 ];
 
-async function collect(options: GenerateOptions, requests: object[] = REQUESTS): Promise<GenerationRecord[]> {
+async function collect(options: GenerateOptions, requests: Record<string, unknown>[] = REQUESTS): Promise<GenerationRecord[]> {
   const records: GenerationRecord[] = [];
   for await (const record of generate(requests, options)) records.push(record);
   return records.sort((x, y) => String(x.id).localeCompare(String(y.id)));
