@@ -28,7 +28,8 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
 async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: StageTimer, started: number): Promise<GenerateJobResult> {
   const { input, target, todo } = opened;
-  const { model, diagnostics } = await loadCheckedModel(options, timer);
+  const loading = loadCheckedModel(options, timer);
+  const { model, diagnostics } = await (options.steps ? options.steps.around(loading) : loading);
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
   const records = new RecordWriter(await target.open(settings), {

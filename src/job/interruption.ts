@@ -70,7 +70,7 @@ export function watchInterruptions(log: (message: string) => void, options: Inte
       exit(ExitCode.interrupted);
       return;
     }
-    log(`${name} again: stopping as soon as the model step in flight ends (at most ${waitMs / 1000} s)`);
+    log(`${name} again: stopping as soon as the onnxruntime call in flight (a model step, or the model loading) ends (at most ${waitMs / 1000} s)`);
     void steps.idle(waitMs).then((idle) => {
       if (idle) exit(ExitCode.interrupted);
       else {

@@ -1,9 +1,10 @@
 import { StepRunner } from '../runtime/stepRunner';
 
 /**
- * Whether a model step of the run is in flight. The direct runtime runs a step on a worker thread (koffi's asynchronous
- * call into onnxruntime's `Run`): ending the process under it can crash in native code, so a second Ctrl-C waits for
- * the step first (see interruption.ts). The job counts the steps of its runner through `track`.
+ * Whether onnxruntime is working for the run on another thread: a model step (the direct runtime runs `Run` through
+ * koffi's asynchronous call on a worker thread) or the session being created while the model loads (`CreateSession`,
+ * likewise). Ending the process under such a call can crash in native code, so a second Ctrl-C waits for it first (see
+ * interruption.ts). The job counts its runner's steps through `track` and the model load through `around`.
  */
 export class StepActivity {
   private running = 0;
@@ -31,6 +32,17 @@ export class StepActivity {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
+  }
+
+  /** `work` (the model load), counted as in flight until it settles. */
+  async around<T>(work: Promise<T>): Promise<T> {
+    this.running++;
+    try {
+      return await work;
+    } finally {
+      this.running--;
+      if (this.running === 0) this.wakeWaiters();
+    }
   }
 
   /** Resolves true once no step is in flight, or false after `timeoutMs` with one still running. */

@@ -27,12 +27,14 @@ export interface ReadPath {
  * may be replaced, and an output is refused — even with `--overwrite` — when it is a file the same command reads or
  * another output of the same run. Files are compared by identity (device and inode: a hard link, a symlink or another
  * spelling of the same path is the same file), a path that does not exist yet by its resolved location. Throws a
- * UserError naming the file and why.
+ * UserError naming the file and why. A device or a pipe (`/dev/null`) is not a file to protect and is written as it is.
  */
 export function checkWrittenPaths(outputs: readonly WrittenPath[], reads: readonly ReadPath[] = []): void {
   const readIdentities = reads.map((read) => ({ read, identity: identityOf(read.path) }));
   const seen: { output: WrittenPath; identity: string }[] = [];
   for (const output of outputs) {
+    // A device or a pipe (`--report /dev/null`, `-o /dev/stdout`) holds no file to lose: written as it is.
+    if (isSpecialFile(output.path)) continue;
     const identity = identityOf(output.path);
     for (const { read, identity: readIdentity } of readIdentities) {
       if (readIdentity !== null && readIdentity === identity) {
@@ -46,6 +48,12 @@ export function checkWrittenPaths(outputs: readonly WrittenPath[], reads: readon
     seen.push({ output, identity: identity ?? '' });
     checkExisting(output);
   }
+}
+
+/** An existing path that is neither a regular file nor a folder: a device, a pipe, a socket. */
+export function isSpecialFile(file: string): boolean {
+  const stats = statOrNull(file);
+  return stats !== null && !stats.isFile() && !stats.isDirectory();
 }
 
 function describeRead(outputPath: string, read: ReadPath): string {

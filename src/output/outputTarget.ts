@@ -5,6 +5,7 @@ import { InputFormat } from '../input/request';
 import { writeFileAtomically } from './atomicWrite';
 import { JsonlSink } from './jsonlSink';
 import { OutputLock } from './outputLock';
+import { isSpecialFile } from './outputPaths';
 import { canonicalRequestId, RequestId } from '../shard/requestId';
 import { keptPrefixEnd, readResumeState, ResumeState } from './resumeState';
 
@@ -82,7 +83,8 @@ export class OutputTarget {
       this.options.log(resumeSummary(this.resumed));
     }
     try {
-      return JsonlSink.file(file, this.options.resume ? 'append' : this.options.overwrite ? 'overwrite' : 'create', () => this.release());
+      const mode = this.options.resume ? 'append' : this.options.overwrite || isSpecialFile(file) ? 'overwrite' : 'create';
+      return JsonlSink.file(file, mode, () => this.release());
     } catch (error) {
       this.release();
       const code = (error as NodeJS.ErrnoException).code;

@@ -96,7 +96,7 @@ test('a second Ctrl-C during a model step waits for that step, then exits 130: n
     ],
   });
   expect(result.sent).toBe(2);
-  expect(result.output).toContain('SIGINT again: stopping as soon as the model step in flight ends (at most 5 s)');
+  expect(result.output).toContain('SIGINT again: stopping as soon as the onnxruntime call in flight (a model step, or the model loading) ends (at most 5 s)');
   expect(result.output).not.toContain('SIGINT again: stopping now');
   // Exit 130 from qwen-gen itself: not death by a signal (-2), not a native crash (SIGSEGV -11, SIGABRT -6).
   expect(result.status).toBe(130);
