@@ -1,13 +1,11 @@
-import { GenerationFlags } from '../job/generationDefaults';
 import { runGenerateJob } from '../job/generateJob';
-import { UserError } from '../errors';
 import { Report } from '../diagnostics/report';
 import { FailOn } from '../diagnostics/gate';
-import { checkParamValue } from '../params/checkParamValue';
-import { GENERATION_PARAMS, ParamName, paramSpec } from '../params/generationParams';
-import { settingKey } from '../params/settingKey';
+import { ParamName } from '../params/generationParams';
 import { parseDtype } from '../model/dtype';
 import { DEFAULT_MODEL_ID } from '../model/modelSource';
+import { RuntimeChoice } from '../runtime/createRunner';
+import { checkOptionNames, checkOptionValues, inApiTerms, runWideFlags } from './apiOptions';
 
 /** One request: the same object as a JSONL input line (`{"id", "prompt" | "messages", ...parameters}`), or the line's text. */
 export type GenerateRequest = Record<string, unknown> | string;
@@ -15,7 +13,12 @@ export type GenerateRequest = Record<string, unknown> | string;
 /** Parameters given for every request, by their JSONL names (a request's own values win); those with a CLI flag only. */
 export type GenerateDefaults = Partial<Record<ParamName, unknown>>;
 
-export interface GenerateOptions {
+/**
+ * Options of `generate()`. Generation parameters with a run-wide value (those with a CLI flag: `max_tokens`,
+ * `temperature`, `stop`, …) may also be given at the top level by their JSONL names: `{ max_tokens: 64 }` is
+ * `{ defaults: { max_tokens: 64 } }`. Any other name is an error naming the closest known option.
+ */
+export interface GenerateOptions extends GenerateDefaults {
   /** "tiny", a model folder or a hub id (default: onnx-community/Qwen3-0.6B-ONNX). */
   model?: string;
   /** Graph variant (default auto). */
@@ -27,6 +30,8 @@ export interface GenerateOptions {
   maxBatchTokens?: number;
   /** Bytes for KV cache, logits and activations (default: half of the available memory, within the cgroup limit). */
   maxMemory?: number;
+  /** Automatic prefix caching (default on): prompt prefixes shared by several requests are computed once. */
+  prefixCache?: boolean;
   /** Defaults for every request, e.g. `{ temperature: 0, max_tokens: 64 }` (checked like JSONL fields). */
   defaults?: GenerateDefaults;
   /** Greedy decoding by default (cannot be combined with defaults.temperature). */
@@ -41,6 +46,8 @@ export interface GenerateOptions {
   keepFields?: boolean;
   threads?: number;
   device?: 'cpu' | 'cuda';
+  /** What runs the graph (default auto: the direct runtime where it loads). */
+  runtime?: RuntimeChoice;
   /** Stops admitting work when aborted; the records of finished requests have all been yielded. */
   signal?: AbortSignal;
   /** Messages qwen-gen would print on stderr (warnings). */
@@ -48,6 +55,8 @@ export interface GenerateOptions {
   /** The diagnostics report, once the run has ended. */
   onReport?: (report: Report) => void;
   failOn?: FailOn;
+  /** Finding codes left out of the gate and the report (the CLI's --ignore-finding). */
+  ignoreFindings?: string[];
 }
 
 /** An output record: the same object as a line of qwen-gen's JSONL output (docs in the README, "Output"). */
@@ -72,7 +81,15 @@ export function generate(requests: Iterable<GenerateRequest>, options: GenerateO
 }
 
 async function* run(requests: Iterable<GenerateRequest>, options: GenerateOptions): AsyncGenerator<GenerationRecord> {
-  const flags = defaultsToFlags(options);
+  checkOptionNames(options);
+  checkOptionValues(options as Record<string, unknown>);
+  const flags = runWideFlags(options as Record<string, unknown>);
+  let dtype: ReturnType<typeof parseDtype>;
+  try {
+    dtype = parseDtype(options.dtype ?? 'auto');
+  } catch (error) {
+    throw inApiTerms(error);
+  }
   const text = [...requests].map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
   const queue: GenerationRecord[] = [];
   let wake: (() => void) | null = null;
@@ -90,6 +107,7 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
     batchSize: options.batchSize ?? 8,
     maxBatchTokens: options.maxBatchTokens,
     maxMemory: options.maxMemory,
+    prefixCache: options.prefixCache,
     tokenIds: options.tokenIds ?? false,
     echoParams: options.echoParams ?? false,
     format: options.format ?? 'auto',
@@ -98,11 +116,14 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
     keepFields: options.keepFields,
     reportFormat: 'json',
     failOn: options.failOn ?? 'error',
+    ignoreFindings: options.ignoreFindings,
     flags,
     load: {
       threads: options.threads,
       device: options.device ?? 'cpu',
-      dtype: parseDtype(options.dtype ?? 'auto'),
+      runtime: options.runtime,
+      modelArgument: 'option',
+      dtype,
       revision: options.revision ?? 'main',
       offline: options.offline,
       hubUrl: options.hubUrl,
@@ -133,24 +154,5 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
     await new Promise<void>((resolve) => (wake = resolve));
   }
   await job;
-  if (failure) throw failure instanceof UserError ? new Error(failure.message) : failure;
-}
-
-/** `defaults` by JSONL name → the job's flags, each value checked with the table's rule. */
-function defaultsToFlags(options: GenerateOptions): GenerationFlags {
-  const flags: Record<string, unknown> = { greedy: options.greedy, escapeSpecialTokens: options.escapeSpecialTokens };
-  for (const [name, value] of Object.entries(options.defaults ?? {})) {
-    const spec = GENERATION_PARAMS.find((s) => s.name === name);
-    if (!spec || !spec.cli) {
-      const allowed = GENERATION_PARAMS.filter((s) => s.cli).map((s) => s.name);
-      throw new Error(`generate(): defaults.${name} is not a run-wide parameter (${allowed.join(', ')}); set it per request`);
-    }
-    const checked = checkParamValue(paramSpec(spec.name), value);
-    if (!checked.ok) throw new Error(`generate(): defaults.${name}${checked.at ?? ''} ${checked.requirement}, got ${JSON.stringify(checked.value)}`);
-    flags[settingKey(spec.name)] = checked.value;
-  }
-  if (options.greedy && options.defaults?.temperature !== undefined) {
-    throw new Error('generate(): greedy and defaults.temperature conflict; use one');
-  }
-  return flags as GenerationFlags;
+  if (failure) throw inApiTerms(failure);
 }

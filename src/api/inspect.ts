@@ -2,7 +2,8 @@ import { buildReport, Report } from '../diagnostics/report';
 import { DEFAULT_FAIL_ON, FailOn } from '../diagnostics/gate';
 import { describeModel } from '../diagnostics/modelDescription';
 import { modelFindings } from '../diagnostics/modelFindings';
-import { UserError } from '../errors';
+import { closestName } from '../closestName';
+import { inApiTerms } from './apiOptions';
 import { parseDtype } from '../model/dtype';
 import { loadModel, LoadModelOptions } from '../model/loadModel';
 
@@ -29,14 +30,22 @@ export async function inspectModel(spec: string, failOn: FailOn = DEFAULT_FAIL_O
  * findings (docs/report-schema.json; `figures` and `settings` are null). Loads the model and releases it.
  */
 export async function inspect(model: string, options: InspectOptions = {}): Promise<Report> {
+  for (const name of Object.keys(options)) {
+    if ((INSPECT_OPTION_NAMES as readonly string[]).includes(name)) continue;
+    const meant = closestName(name, INSPECT_OPTION_NAMES);
+    throw new Error(`inspect(): unknown option "${name}"${meant !== undefined ? `; did you mean "${meant}"?` : ` (options: ${INSPECT_OPTION_NAMES.join(', ')})`}`);
+  }
   try {
     return await inspectModel(model, options.failOn ?? DEFAULT_FAIL_ON, {
       dtype: parseDtype(options.dtype ?? 'auto'),
       revision: options.revision ?? 'main',
       offline: options.offline,
       hubUrl: options.hubUrl,
+      modelArgument: 'option',
     });
   } catch (error) {
-    throw error instanceof UserError ? new Error(error.message) : error;
+    throw inApiTerms(error);
   }
 }
+
+const INSPECT_OPTION_NAMES = ['dtype', 'revision', 'offline', 'hubUrl', 'failOn'] as const;

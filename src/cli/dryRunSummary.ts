@@ -1,6 +1,7 @@
 import { formatIds } from '../diagnostics/formatIds';
 import { megabytes, percent } from '../diagnostics/renderSummary';
 import { DryRunResult } from '../job/dryRun';
+import { plural } from '../plural';
 
 const SHOWN_GROUPS = 10;
 
@@ -12,11 +13,11 @@ export function renderDryRun(result: DryRunResult): string {
   const positions = groups.reduce((sum, g) => sum + g.positions, 0);
   const real = groups.reduce((sum, g) => sum + g.promptTokens, 0);
   const lines = [
-    `dry run: ${result.requests} request(s) to run${result.refused > 0 ? `, ${result.refused} refused` : ''}; ` +
-      `${result.promptTokens} prompt tokens, at most ${result.maxCompletionTokens} completion tokens; nothing generated`,
+    `dry run: ${plural(result.requests, 'request')} to run${result.refused > 0 ? `, ${result.refused} refused` : ''}; ` +
+      `${plural(result.promptTokens, 'prompt token')}, at most ${plural(result.maxCompletionTokens, 'completion token')}; nothing generated`,
     `memory: budget ${megabytes(memory.budgetBytes)}; KV ${memory.kvBytesPerToken} bytes per token; prefill ≤ ${memory.maxBatchTokens} tokens per step; ` +
       `cache ≤ ${memory.maxCacheTokens} tokens (logits ${result.logits === 'one-per-row' ? 'one row per sequence' : 'at every prompt position'})`,
-    `planned: ${groups.length} prefill group(s) at batch size ≤ ${result.batchSize} ` +
+    `planned: ${plural(groups.length, 'prefill group')} at batch size ≤ ${result.batchSize} ` +
       `(sizes ${[...sizes].sort(([a], [b]) => b - a).map(([size, n]) => `${size}: ${n}`).join(', ') || 'none'}), ` +
       `${positions} prefill positions (padding ${percent(positions > 0 ? (positions - real) / positions : 0)}), assuming every output runs to max_tokens`,
     ...groups.slice(0, SHOWN_GROUPS).map((g, i) => `  group ${i + 1}: ${g.ids.length} × ${g.positions / g.ids.length} positions: ${formatIds(g.ids)}`),

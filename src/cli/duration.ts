@@ -3,7 +3,7 @@ import { InvalidArgumentError } from 'commander';
 /** Parses `50m`, `90s`, `1h30m`, `2h`, `1.5h`, or plain seconds (`600`) into milliseconds; null when not a duration. */
 export function parseDuration(text: string): number | null {
   const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) > 0 ? Number(trimmed) * 1000 : null;
   const units: Record<string, number> = { h: 3600_000, m: 60_000, s: 1000, ms: 1 };
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) return null;
@@ -15,6 +15,7 @@ export function durationOption(flag: string) {
   return (value: string): number => {
     const ms = parseDuration(value);
     if (ms === null) throw new InvalidArgumentError(`${flag} must be a duration such as 50m, 90s, 1h30m or 600 (seconds), got "${value}"`);
+    if (ms < 1000) throw new InvalidArgumentError(`${flag} must be at least 1s, got "${value}": a run stopped that early generates nothing`);
     return ms;
   };
 }

@@ -7,7 +7,17 @@ import { settingKey } from '../params/settingKey';
 /** A flag's text as the table's type: numbers parsed strictly ("", "1e", "abc" stay invalid), strings as they are. */
 function fromText(spec: ParamSpec, text: string): unknown {
   if (spec.type.kind === 'number' || spec.type.kind === 'integer') return text.trim() === '' ? NaN : Number(text);
-  return text;
+  return spec.cli?.escapes ? unescapeFlagText(text) : text;
+}
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', '\\': '\\' };
+
+/**
+ * `\n`, `\t` and `\\` as a newline, a tab and one backslash, read left to right (`\\n` is a backslash and an n); any
+ * other backslash stays as typed. A shell passes `--stop "\n\n"` as backslash-n twice: this is what the user meant.
+ */
+export function unescapeFlagText(text: string): string {
+  return text.replace(/\\([nt\\])/g, (_, letter: string) => ESCAPES[letter]);
 }
 
 /** Parses and checks one flag value with the same rules as the JSONL field; a bad value is a usage error naming the flag. */

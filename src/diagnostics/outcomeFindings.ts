@@ -1,7 +1,7 @@
 import { LoadedModel, tokenIdOf } from '../model/loadModel';
 import { Finding } from './finding';
 import { formatIds } from './formatIds';
-import { plural } from './requestFindings';
+import { plural } from '../plural';
 
 /** How one generated sequence ended (one per request, or per sample when n > 1). */
 export interface SequenceOutcome {
@@ -41,11 +41,19 @@ function hitMaxTokens(outcomes: readonly SequenceOutcome[]): Finding | null {
   const cut = unique(lengthEnded.map((o) => o.id));
   if (cut.length === 0) return null;
   const atDefault = unique(lengthEnded.filter((o) => !o.explicitMaxTokens).map((o) => o.id));
+  const defaultKeys = new Set(atDefault.map((id) => `${typeof id}:${id}`));
+  const atChosen = cut.filter((id) => !defaultKeys.has(`${typeof id}:${id}`));
+  const chosenText = `${plural(atChosen.length, 'request')} ended at the max_tokens you set (${formatIds(atChosen)})`;
+  const message =
+    atDefault.length === 0
+      ? `${chosenText}: an ordinary length cap.`
+      : `${plural(atDefault.length, 'request')} ended at the built-in default max_tokens, which nobody chose (${formatIds(atDefault)}): ` +
+        `their outputs may be cut short${atChosen.length > 0 ? `; ${chosenText}` : ''}.`;
   return {
     code: 'hit_max_tokens',
     severity: atDefault.length > 0 ? 'warning' : 'info',
-    message: `${plural(cut.length, 'request')} ended at max_tokens without an eos (${formatIds(cut)}): their outputs may be cut short.`,
-    evidence: { count: cut.length, request_ids: cut, at_default_max_tokens: atDefault },
+    message,
+    evidence: { count: cut.length, request_ids: cut, at_default_max_tokens: atDefault, at_chosen_max_tokens: atChosen },
     action: 'finish_reason "length" on those output lines; raise max_tokens (per line or --max-tokens) for complete answers',
   };
 }

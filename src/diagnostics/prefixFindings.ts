@@ -1,6 +1,6 @@
 import { EngineStats } from '../engine/engineStats';
 import { Finding } from './finding';
-import { plural } from './requestFindings';
+import { plural } from '../plural';
 
 /** The largest prompt prefix that several requests started from (computed once), when prefix caching was used. */
 export function sharedPrefixFinding(stats: Pick<EngineStats, 'prefixUses' | 'prefixTokensReused' | 'prefixHits'>): Finding | null {

@@ -3,6 +3,7 @@ import { Finding, Severity } from './finding';
 import { Figures } from './figures';
 import { megabytes, percent, seconds } from './renderSummary';
 import { Report } from './report';
+import { exitVerdict } from './gate';
 
 const BADGE: Record<Severity, string> = { error: '❌ error', warning: '⚠️ warning', info: 'ℹ️ info' };
 
@@ -40,8 +41,9 @@ export function renderMarkdown(report: Report): string {
 }
 
 function gateVerdict(report: Report): string {
-  if (report.exit.fail_on === 'never') return 'report only (exit 0)';
-  return report.exit.code === 0 ? '✅ passed (exit 0)' : `❌ failed (exit ${report.exit.code})`;
+  const verdict = exitVerdict(report.exit);
+  const badge = verdict.tone === 'good' ? '✅' : verdict.tone === 'bad' ? '❌' : '⏹️';
+  return `${badge} ${verdict.text.replace(/^--fail-on \S+: /, '')}`;
 }
 
 function figureTable(f: Figures): string[] {

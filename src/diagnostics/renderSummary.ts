@@ -2,12 +2,14 @@ import chalk from 'chalk';
 import { Severity } from './finding';
 import { Figures } from './figures';
 import { Report } from './report';
+import { exitVerdict } from './gate';
+import { plural } from '../plural';
 
 /**
  * The short human summary printed on stderr at the end of a run: figures in two lines, then errors and warnings one line
  * each (info findings by code only), then the gate's verdict. Colour only when asked (see colorLevel).
  */
-export function renderSummary(report: Report, options: { color: boolean }): string {
+export function renderSummary(report: Report, options: { color: boolean; reportFile?: string }): string {
   const c = new chalk.Instance({ level: options.color ? 1 : 0 });
   const paint: Record<Severity, (text: string) => string> = { error: c.red.bold, warning: c.yellow, info: c.cyan };
   const lines: string[] = [];
@@ -20,9 +22,10 @@ export function renderSummary(report: Report, options: { color: boolean }): stri
     lines.push(`  ${paint[finding.severity](finding.severity.padEnd(7))} ${c.bold(finding.code)}: ${finding.message}`);
   }
   const infos = report.findings.filter((f) => f.severity === 'info');
-  if (infos.length > 0) lines.push(`  ${paint.info('info'.padEnd(7))} ${infos.map((f) => f.code).join(', ')} (details in the report)`);
+  const details = options.reportFile !== undefined ? `details in ${options.reportFile}` : 'details with --report FILE';
+  if (infos.length > 0) lines.push(`  ${paint.info('info'.padEnd(7))} ${infos.map((f) => f.code).join(', ')} (${details})`);
 
-  lines.push(`--fail-on ${report.exit.fail_on}: ${gateText(report, c)}`);
+  lines.push(gateText(report, c));
   return lines.map((line) => `qwen-gen: ${line}`).join('\n') + '\n';
 }
 
@@ -37,14 +40,17 @@ export function renderQuietSummary(report: Report, options: { color: boolean }):
 function resultLine(report: Report, c: chalk.Chalk): string {
   const f = report.figures;
   const { error, warning } = report.finding_counts;
-  const done = f ? `${f.requests} requests${f.failed_requests > 0 ? `, ${f.failed_requests} failed` : ''} in ${seconds(f.stage_ms.total)}` : 'no requests run';
-  return `${done}; ${count(error, 'error') || '0 errors'}, ${count(warning, 'warning') || '0 warnings'}; --fail-on ${report.exit.fail_on}: ${gateText(report, c)}`;
+  const done = f
+    ? `${plural(f.requests, 'request')}${f.failed_requests > 0 ? `, ${f.failed_requests} failed` : ''} in ${seconds(f.stage_ms.total)}`
+    : 'no requests run';
+  return `${done}; ${plural(error, 'error')}, ${plural(warning, 'warning')}; ${gateText(report, c)}`;
 }
 
+/** The gate's verdict, ending with the run's exit code (see exitVerdict): the same words in every summary. */
 function gateText(report: Report, c: chalk.Chalk): string {
-  const { fail_on: failOn, code } = report.exit;
-  if (failOn === 'never') return 'report only';
-  return code === 0 ? c.green(`passed (no ${failOn === 'warning' ? 'warning or error' : 'error'})`) : c.red.bold(`failed (exit ${code})`);
+  const verdict = exitVerdict(report.exit);
+  const paint = verdict.tone === 'good' ? c.green : verdict.tone === 'bad' ? c.red.bold : c.yellow;
+  return paint(verdict.text);
 }
 
 function figureLines(f: Figures): string[] {
@@ -54,11 +60,11 @@ function figureLines(f: Figures): string[] {
   const prefix = f.prefix_cache;
   const saved =
     prefix && prefix.prompt_tokens_reused > 0
-      ? `; prefix cache: ${prefix.hits} hits, ${prefix.prompt_tokens_reused} prompt tokens reused, ${prefix.prompt_tokens_computed} computed ` +
+      ? `; prefix cache: ${plural(prefix.hits, 'hit')}, ${prefix.prompt_tokens_reused} prompt tokens reused, ${prefix.prompt_tokens_computed} computed ` +
         `(${percent(prefix.prompt_tokens_reused / (prefix.prompt_tokens_reused + prefix.prompt_tokens_computed))} of prefill saved)`
       : '';
   return [
-    `${f.requests} requests${failed} in ${f.batches} batches; ${f.tokens.prompt} prompt + ${f.tokens.completion} completion tokens${speed}${saved}`,
+    `${plural(f.requests, 'request')}${failed} in ${plural(f.batches, 'batch', 'batches')}; ${f.tokens.prompt} prompt + ${f.tokens.completion} completion tokens${speed}${saved}`,
     `padding waste: prefill ${percent(f.padding_waste.prefill.fraction)}, decode ${percent(f.padding_waste.decode.fraction)}; ` +
       `peak RSS ${megabytes(f.peak_rss_bytes)}; ${stages} (total ${seconds(f.stage_ms.total)})`,
   ];

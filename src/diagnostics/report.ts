@@ -1,6 +1,6 @@
 import { countBySeverity, Finding, Severity, sortFindings } from './finding';
 import { Figures } from './figures';
-import { FailOn, gateExitCode } from './gate';
+import { FailOn, ReportExit, RunStop, runExit } from './gate';
 import { ModelDescription } from './modelDescription';
 
 export const REPORT_VERSION = 1;
@@ -17,8 +17,8 @@ export interface Report {
   finding_counts: Record<Severity, number>;
   /** Null when nothing was generated (e.g. the run stopped before generating). */
   figures: Figures | null;
-  /** The --fail-on gate: `code` is 0 or 1 from the findings alone (failed input lines set exit 1 on their own). */
-  exit: { fail_on: FailOn; code: number };
+  /** The run's exit code and why (see `runExit`): the --fail-on gate, failed requests, or a stop. */
+  exit: ReportExit;
 }
 
 export interface ReportInput {
@@ -27,6 +27,10 @@ export interface ReportInput {
   findings: readonly Finding[];
   figures: Figures | null;
   failOn: FailOn;
+  /** Requests that ended as error records (or would, in a dry run): exit 1 even when the gate passes. Default 0. */
+  failedRequests?: number;
+  /** The run stopped before every request was done (exit 130 or 3). */
+  stop?: RunStop | null;
   /** Defaults to this package's version. */
   toolVersion?: string;
 }
@@ -41,7 +45,7 @@ export function buildReport(input: ReportInput): Report {
     findings,
     finding_counts: countBySeverity(findings),
     figures: input.figures,
-    exit: { fail_on: input.failOn, code: gateExitCode(findings, input.failOn) },
+    exit: runExit(findings, input.failOn, input.failedRequests ?? 0, input.stop ?? null),
   };
 }
 

@@ -3,6 +3,7 @@ import { ContextFit } from '../schedule/contextFit';
 import { Finding } from './finding';
 import { findSpecialTokenText, TextSource } from './specialTokenText';
 import { formatIds } from './formatIds';
+import { plural } from '../plural';
 
 /** What the request findings read of a parsed request (a GenerationRequest is one). */
 export interface RequestFacts extends TextSource {
@@ -157,7 +158,9 @@ function duplicateIds(errors: readonly InputErrorFacts[]): Finding | null {
   };
 }
 
-function inputErrors(errors: readonly InputErrorFacts[]): Finding | null {
+/** Rejected lines other than repeated ids (duplicate_ids counts those: one bad line, one error). */
+function inputErrors(allErrors: readonly InputErrorFacts[]): Finding | null {
+  const errors = allErrors.filter((error) => error.code !== 'duplicate_id');
   if (errors.length === 0) return null;
   const byCode: Record<string, number> = {};
   for (const error of errors) byCode[error.code] = (byCode[error.code] ?? 0) + 1;
@@ -182,8 +185,4 @@ function uniqueIds(ids: (string | number)[]): (string | number)[] {
     seen.add(key);
     return true;
   });
-}
-
-export function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -1,4 +1,5 @@
-import { readLines, type InputSource, type LineReaderOptions } from './lineReader';
+import { describeSource, readLines, type InputLine, type InputSource, type LineReaderOptions } from './lineReader';
+import { checkNotOtherFormat } from './sniffFormat';
 import { parseInputLine, type ParsedLine } from './parseRequest';
 import type { LineParseOptions } from './extraFields';
 import type { GenerationRequest, InputError, InputFormat } from './request';
@@ -45,10 +46,32 @@ export function streamRequests(source: InputSource, options: ReadRequestsOptions
       return inputCount;
     },
     async *[Symbol.asyncIterator]() {
+      // The first two non-blank lines are held until the file is known not to be a JSON array, CSV or TSV.
+      const held: InputLine[] = [];
+      const release = function* () {
+        for (const line of held.splice(0)) {
+          inputCount++;
+          yield checker.check(parseInputLine(line, { keepFields: options.keepFields }));
+        }
+      };
+      let sniffed = false;
+      const sniff = () => {
+        sniffed = true;
+        checkNotOtherFormat(held.flatMap((line) => (line.kind === 'text' ? [line.text] : [])), describeSource(source, options));
+      };
       for await (const line of lines) {
+        if (!sniffed) {
+          held.push(line);
+          if (held.length < 2 && held[0].kind === 'text') continue;
+          sniff();
+          yield* release();
+          continue;
+        }
         inputCount++;
         yield checker.check(parseInputLine(line, { keepFields: options.keepFields }));
       }
+      if (!sniffed) sniff();
+      yield* release();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { LineProblem } from './errors';
 import { joinPath } from './safeJson';
+import { editDistance } from '../closestName';
 
 /** Names other tools use for a field qwen-gen spells differently. */
 const ALIASES: Record<string, string> = {
@@ -36,18 +37,4 @@ export function suggestKey(key: string, knownKeys: readonly string[]): string | 
     }
   }
   return best?.key;
-}
-
-/** Levenshtein distance (insert, delete, substitute). */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }

@@ -1,5 +1,5 @@
-import { Report } from '../diagnostics';
-import { ExitCode } from '../errors';
+import { Report, RunStop } from '../diagnostics';
+import { isStopReason } from './interruption';
 import { EngineRun } from './runEngine';
 import { GenerateJobResult } from './jobOptions';
 import { JobInput } from './openJob';
@@ -17,8 +17,8 @@ export interface JobOutcome {
   started: number;
 }
 
-/** Step 5: the diagnostics report of the finished run (written to --report when asked). */
-export function finishReport(diagnostics: RunDiagnostics, outcome: JobOutcome): Report {
+/** Step 5: the diagnostics report of the finished run (written to --report when asked), its exit code included. */
+export function finishReport(diagnostics: RunDiagnostics, outcome: JobOutcome, signal: AbortSignal | undefined): Report {
   return diagnostics.finish({
     settings: outcome.settings,
     requests: outcome.input.requests,
@@ -29,16 +29,24 @@ export function finishReport(diagnostics: RunDiagnostics, outcome: JobOutcome): 
     failed: outcome.records.failed,
     totalMs: performance.now() - outcome.started,
     inputLines: outcome.input.inputLines,
+    stop: runStop(signal, outcome.run.unfinished),
   });
 }
 
-/** The exit code: interrupted beats failed records or a tripped gate, which beat success. */
-export function jobResult(outcome: JobOutcome, report: Report, aborted: boolean): GenerateJobResult {
+/** A run aborted with requests not done stopped; one aborted after its last request completed did not. */
+export function runStop(signal: AbortSignal | undefined, unfinished: number): RunStop | null {
+  if (!signal?.aborted || unfinished === 0) return null;
+  const reason: unknown = signal.reason;
+  if (isStopReason(reason)) return { ...reason, notDone: unfinished };
+  return { reason: 'interrupted', by: 'the abort signal', notDone: unfinished };
+}
+
+/** The job's result; its exit code is the report's (see runExit: stopped, then the gate, then failed requests). */
+export function jobResult(outcome: JobOutcome, report: Report): GenerateJobResult {
   const { run, records } = outcome;
-  const interrupted = aborted && run.unfinished > 0;
-  const failed = records.failed > 0 || report.exit.code !== 0;
+  const interrupted = report.exit.reason === 'interrupted' || report.exit.reason === 'max_time';
   return {
-    exitCode: interrupted ? ExitCode.interrupted : failed ? ExitCode.someFailed : ExitCode.ok,
+    exitCode: report.exit.code,
     findings: report.findings,
     report,
     stats: run.stats,

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import { Report } from '../diagnostics/report';
-import { ExitCode } from '../errors';
 import { gatheredLogitsPath } from '../model/gatheredLogitsGraph';
 import { openModelFiles } from '../model/loadModel';
 import { effectiveBatchSize } from '../schedule/batchingSupport';
@@ -11,6 +10,7 @@ import { LogitsMode, MemoryPlan } from '../schedule/memoryBudget';
 import { resolveDefaults } from './generationDefaults';
 import { GenerateJobOptions } from './jobOptions';
 import { kvShapeOf, memoryPlanFor } from './memoryPlan';
+import { checkMemoryFloor } from './memoryFloor';
 import { plannedRuntime } from '../runtime/createRunner';
 import { diagnosticsOptions } from './loadCheckedModel';
 import { openJob } from './openJob';
@@ -66,12 +66,12 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
       const { id, index, line } = request;
       if (!preparation.ok) {
         refused++;
-        diagnostics.addPrepared(preparation.fit, 0);
+        diagnostics.addPrepared(preparation.fit);
         emit({ id, index, line, error: { code: preparation.code, message: preparation.message } });
         continue;
       }
       const { promptIds, settings: s, clampedFrom } = preparation.prepared;
-      diagnostics.addPrepared(preparation.fit, promptIds.length);
+      diagnostics.addPrepared(preparation.fit);
       promptTokens += promptIds.length;
       prompts.push(promptIds);
       maxCompletionTokens += s.maxTokens * s.n;
@@ -83,7 +83,12 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
   // The derived logits-gathering graph is built at the first real run; until it exists, plan for logits at every position.
   const derivedReady = options.load.gatherLogits !== false && fs.existsSync(gatheredLogitsPath(model.folder.onnxPath));
   const logits: LogitsMode = model.graph.hasLogitsToKeep || derivedReady ? 'one-per-row' : 'all-positions';
-  const memory = memoryPlanFor(model, kvShapeOf(model.graph, model.folder.config), logits, model.runtime.kvCopies, options);
+  const planFor = (maxMemory: number | undefined) =>
+    memoryPlanFor(model, kvShapeOf(model.graph, model.folder.config), logits, model.runtime.kvCopies, { ...options, maxMemory });
+  const memory = planFor(options.maxMemory);
+  if (options.maxMemory !== undefined) {
+    checkMemoryFloor(memory, Math.max(0, ...sequences.map((s) => s.promptLength + s.maxTokens)), (budget) => planFor(budget));
+  }
   const batchSize = effectiveBatchSize(model.graph, options.batchSize);
   const groups = planBatches(sequences, { batchSize, maxBatchTokens: memory.maxBatchTokens, maxCacheTokens: memory.maxCacheTokens });
   // A plain-attention graph with a float16 KV cache fails the run's exactness check (src/engine/prefixReuseCheck.ts).
@@ -101,6 +106,6 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
     totalMs: performance.now() - started,
     inputLines: input.inputLines,
   });
-  const exitCode = refused > 0 || report.exit.code !== 0 ? ExitCode.someFailed : ExitCode.ok;
+  const exitCode = report.exit.code;
   return { exitCode, report, requests: todo.length, refused, promptTokens, maxCompletionTokens, memory, logits, batchSize, groups, prefix };
 }

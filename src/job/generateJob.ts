@@ -28,7 +28,8 @@ export async function runGenerateJob(options: GenerateJobOptions): Promise<Gener
 
 async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: StageTimer, started: number): Promise<GenerateJobResult> {
   const { input, target, todo } = opened;
-  const { model, diagnostics } = await loadCheckedModel(options, timer);
+  const loading = loadCheckedModel(options, timer);
+  const { model, diagnostics } = await (options.steps ? options.steps.around(loading) : loading);
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
   const records = new RecordWriter(await target.open(settings), {
@@ -50,11 +51,11 @@ async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: S
     const prepared = timer.timeSync('tokenize', () => prepareRequests(todo, defaults, model, diagnostics, records));
     const run = await runEngine(prepared, { model, settings, records, diagnostics, timer }, options);
     outcome = { input, settings, run, records, timer, started };
-    report = finishReport(diagnostics, outcome);
+    report = finishReport(diagnostics, outcome, options.signal);
   } finally {
     records.close();
     await model.runner.release();
   }
   if (options.ordered && options.output !== undefined) await reorderFile(options.output, inputOrder(input));
-  return jobResult(outcome, report, options.signal?.aborted === true);
+  return jobResult(outcome, report);
 }

@@ -5,6 +5,7 @@ import { LoadModelOptions } from '../model/loadModel';
 import { ShardSpec } from '../shard/shardSpec';
 import { GenerationFlags } from './generationDefaults';
 import { ReportFormat } from './runDiagnostics';
+import { StepActivity } from './stepActivity';
 
 export type OutputFormat = 'auto' | 'qwen-gen' | 'openai';
 
@@ -18,8 +19,13 @@ export interface GenerateJobOptions {
   resume?: boolean;
   /** With `resume`: accept existing lines made with other generation settings. */
   force?: boolean;
-  /** Aborting it stops admitting work; complete lines are already written (SIGINT/SIGTERM). */
+  /**
+   * Aborting it stops admitting work; complete lines are already written (SIGINT/SIGTERM). Aborted while the input is
+   * still being read, the run ends at once with an InputInterrupted error: nothing was generated.
+   */
   signal?: AbortSignal;
+  /** Counts the model steps in flight (a second Ctrl-C waits for the one running). */
+  steps?: StepActivity;
   batchSize: number;
   maxBatchTokens?: number;
   /** Bytes for KV cache, logits and activations (default: half of the free memory). */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { UserError } from '../errors';
+import { ExitCode, UserError } from '../errors';
+import { plural } from '../plural';
 import { InputFileError } from '../input/errors';
 import { readRequests } from '../input/readRequests';
 import { GenerationRequest, InputError, InputFormat } from '../input/request';
@@ -7,6 +8,8 @@ import { shardOwns } from '../shard/assignShard';
 import { GenerateJobOptions } from './jobOptions';
 import { OutputTarget } from '../output/outputTarget';
 import { StageTimer } from './stageTimer';
+import { checkJobPaths } from './jobPaths';
+import { unlessAborted } from './interruption';
 
 /** This run's share of the input: its requests, the lines that were not requests, and the output format. */
 export interface JobInput {
@@ -24,10 +27,14 @@ export interface OpenedJob {
   todo: GenerationRequest[];
 }
 
-type OpenOptions = Pick<GenerateJobOptions, 'input' | 'strict' | 'shard' | 'format' | 'output' | 'overwrite' | 'resume' | 'force' | 'keepFields' | 'log'>;
+type OpenOptions = Pick<
+  GenerateJobOptions,
+  'input' | 'strict' | 'shard' | 'format' | 'output' | 'reportFile' | 'overwrite' | 'resume' | 'force' | 'keepFields' | 'log' | 'signal'
+>;
 
-/** Step 1: reads the input and checks the output before the model loads, so a bad path fails at once. */
+/** Step 1: checks the output paths, reads the input and prepares the output, before the model loads: a bad path fails at once. */
 export async function openJob(options: OpenOptions, timer: StageTimer): Promise<OpenedJob> {
+  checkJobPaths(options);
   const input = await openInput(options, timer);
   const target = await OutputTarget.prepare(
     { file: options.output, overwrite: options.overwrite, resume: options.resume ?? false, force: options.force ?? false, log: options.log },
@@ -37,12 +44,15 @@ export async function openJob(options: OpenOptions, timer: StageTimer): Promise<
 }
 
 /** Every line becomes a request or an error record: nothing is lost for one bad line. */
-export async function openInput(options: Pick<OpenOptions, 'input' | 'strict' | 'shard' | 'format' | 'keepFields' | 'log'>, timer: StageTimer): Promise<JobInput> {
+export async function openInput(
+  options: Pick<OpenOptions, 'input' | 'strict' | 'shard' | 'format' | 'keepFields' | 'log' | 'signal'>,
+  timer: StageTimer,
+): Promise<JobInput> {
   const source = options.input === undefined || options.input === '-' ? process.stdin : options.input;
-  const parsed = await timer.time('read', () => readInput(source, options.keepFields ?? false));
+  const parsed = await timer.time('read', () => readInput(source, options.keepFields ?? false, options.signal));
   if (options.strict && parsed.errors.length > 0) {
     for (const error of parsed.errors) options.log(error.message);
-    throw new UserError(`--strict: ${parsed.errors.length} input line(s) are invalid; nothing was generated`);
+    throw new UserError(`--strict: ${plural(parsed.errors.length, 'input line is', 'input lines are')} invalid; nothing was generated`, ExitCode.someFailed);
   }
   const owned = <T extends { id?: string | number; line: number }>(item: T) => !options.shard || shardOwns(options.shard, item.id ?? item.line);
   return {
@@ -53,11 +63,15 @@ export async function openInput(options: Pick<OpenOptions, 'input' | 'strict' | 
   };
 }
 
-async function readInput(source: string | Uint8Array | NodeJS.ReadStream, keepFields: boolean) {
+async function readInput(source: string | Uint8Array | NodeJS.ReadStream, keepFields: boolean, signal: AbortSignal | undefined) {
   if (typeof source === 'string' && !fs.existsSync(source)) throw new UserError(`input file ${source} does not exist`);
   try {
     const sourceName = typeof source === 'string' ? source : source instanceof Uint8Array ? '<requests>' : '<stdin>';
-    return await readRequests(source, { sourceName, keepFields });
+    // A signal while reading (a terminal, or a pipe whose writer is still open) ends the run at once: nothing ran yet.
+    const stop = () => {
+      if (typeof source === 'object' && !(source instanceof Uint8Array)) source.destroy();
+    };
+    return await unlessAborted(readRequests(source, { sourceName, keepFields }), signal, stop);
   } catch (error) {
     if (error instanceof InputFileError) throw new UserError(error.message);
     throw error;

@@ -17,10 +17,10 @@ export function prepareRequests(
   for (const request of todo) {
     const preparation = prepareRequest(request, defaults, model);
     if (preparation.ok) {
-      diagnostics.addPrepared(preparation.fit, preparation.prepared.promptIds.length);
+      diagnostics.addPrepared(preparation.fit);
       prepared.push(preparation.prepared);
     } else {
-      diagnostics.addPrepared(preparation.fit, 0);
+      diagnostics.addPrepared(preparation.fit);
       const { id, index, customId, line } = request;
       records.failure({ id, index, customId, code: preparation.code, message: preparation.message, line });
     }

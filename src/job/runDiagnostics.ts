@@ -16,6 +16,7 @@ import {
   renderSummary,
   Report,
   requestFindings,
+  RunStop,
   SequenceOutcome,
   shouldAnnotate,
 } from '../diagnostics';
@@ -63,9 +64,13 @@ export class RunDiagnostics {
     return findings.filter((finding) => !ignored.includes(finding.code));
   }
 
-  /** A request was tokenized: its context fit, and its prompt tokens when it will run. */
-  addPrepared(fit: ContextFit | undefined, promptTokens: number): void {
+  /** A request was tokenized: its context fit. */
+  addPrepared(fit: ContextFit | undefined): void {
     if (fit) this.contextFits.push(fit);
+  }
+
+  /** A request's output was written: its prompt tokens count in the figures (an interrupted run counts what ran). */
+  addCompletedPrompt(promptTokens: number): void {
     this.promptTokens += promptTokens;
   }
 
@@ -87,6 +92,8 @@ export class RunDiagnostics {
     totalMs: number;
     /** Non-blank input lines before sharding (0: the `empty_input` finding). */
     inputLines?: number;
+    /** The run stopped before every request was done (a signal, --max-time). */
+    stop?: RunStop | null;
   }): Report {
     const ownMaxTokens = new Set(input.requests.filter((r) => r.params.max_tokens !== undefined).map((r) => `${typeof r.id}:${r.id}`));
     const outcomes = this.outcomes.map((outcome) => ({
@@ -121,7 +128,15 @@ export class RunDiagnostics {
           completionTokens: this.completionTokens,
         })
       : null;
-    const report = buildReport({ model: describeModel(this.model), settings: input.settings, findings, figures, failOn: this.options.failOn });
+    const report = buildReport({
+      model: describeModel(this.model),
+      settings: input.settings,
+      findings,
+      figures,
+      failOn: this.options.failOn,
+      failedRequests: input.failed,
+      stop: input.stop ?? null,
+    });
     if (this.options.reportFile) {
       const text = this.options.reportFormat === 'markdown' ? renderMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
       fs.writeFileSync(this.options.reportFile, text);
@@ -135,9 +150,13 @@ export class RunDiagnostics {
  * The end-of-run summary on stderr (coloured on a terminal), plus GitHub annotations and the step summary under
  * GITHUB_ACTIONS=true. `quiet` (-q) keeps only the error findings and the one-line result.
  */
-export function printRunSummary(report: Report, options: { quiet?: boolean } = {}, stream: NodeJS.WriteStream = process.stderr): void {
+export function printRunSummary(
+  report: Report,
+  options: { quiet?: boolean; reportFile?: string } = {},
+  stream: NodeJS.WriteStream = process.stderr,
+): void {
   const color = colorLevel(process.env, Boolean(stream.isTTY)) > 0;
-  const text = options.quiet ? renderQuietSummary(report, { color }) : renderSummary(report, { color });
+  const text = options.quiet ? renderQuietSummary(report, { color }) : renderSummary(report, { color, reportFile: options.reportFile });
   stream.write(text.replace(/\n?$/, '\n'));
   if (shouldAnnotate(process.env)) {
     const annotated = options.quiet ? report.findings.filter((f) => f.severity === 'error') : report.findings;

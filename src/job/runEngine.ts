@@ -4,6 +4,7 @@ import { LoadedModel } from '../model/loadModel';
 import { effectiveBatchSize } from '../schedule/batchingSupport';
 import { GenerateJobOptions } from './jobOptions';
 import { memoryPlan } from './memoryPlan';
+import { checkMemoryFloor } from './memoryFloor';
 import { PreparedRequest, sequenceSpecs } from './preparedRequest';
 import { RecordWriter } from './recordWriter';
 import { RunDiagnostics } from './runDiagnostics';
@@ -19,7 +20,7 @@ export interface EngineRun {
 
 type EngineRunOptions = Pick<
   GenerateJobOptions,
-  'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'prefixCache' | 'signal' | 'echoParams' | 'onProgress' | 'onStart' | 'onToken' | 'log'
+  'batchSize' | 'maxBatchTokens' | 'maxMemory' | 'prefixCache' | 'signal' | 'steps' | 'echoParams' | 'onProgress' | 'onStart' | 'onToken' | 'log'
 >;
 
 export interface EngineRunContext {
@@ -35,6 +36,10 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
   const { model, timer } = context;
   const specs = prepared.flatMap((request) => sequenceSpecs(request, model, options.onToken));
   const memory = memoryPlan(model, options);
+  if (options.maxMemory !== undefined) {
+    const longest = Math.max(0, ...prepared.map((request) => request.promptIds.length + request.settings.maxTokens));
+    checkMemoryFloor(memory, longest, (budgetBytes) => memoryPlan(model, { ...options, maxMemory: budgetBytes }));
+  }
   const handlers = new SequenceHandlers({
     model,
     records: context.records,
@@ -52,7 +57,8 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     prefixCache: options.prefixCache,
   };
   options.onStart?.(prepared.length);
-  const result = await runGenerationRetryingFailedSteps(model.runner, model.protocol, specs, limits, handlers.engineHandlers);
+  const runner = options.steps ? options.steps.track(model.runner) : model.runner;
+  const result = await runGenerationRetryingFailedSteps(runner, model.protocol, specs, limits, handlers.engineHandlers);
   timer.add('prefill', result.stats.prefillMs);
   timer.add('decode', result.stats.decodeMs);
   return { stats: result.stats, unfinished: new Set(result.unfinished.map((spec) => spec.request.prepared)).size };

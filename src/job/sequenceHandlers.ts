@@ -51,6 +51,7 @@ export class SequenceHandlers {
     );
     const completed = gatherer.add(prepared, sequence.spec.sampleIndex, result);
     if (!completed) return;
+    diagnostics.addCompletedPrompt(prepared.promptIds.length);
     this.options.records.completed(completed);
     this.progressed();
   }

@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { RequestId } from '../shard/requestId';
 import { ExpectedIds, readExpectedIds } from './inputIds';
 import { MergeResult, MergedLineRef, RequestRef, SettingsGroup } from './mergeResult';
@@ -40,6 +41,7 @@ export async function mergeShardOutputs(files: string[], options: MergeOptions =
     tornLines: [],
     invalidLines: [],
     inputRepeatedIds: expected?.repeatedIds ?? [],
+    identicalRepeats: 0,
     complete: false,
   };
 
@@ -161,8 +163,10 @@ function keepAllowedOccurrences(
       continue;
     }
     const allowed = expected?.byKey.get(key)?.count ?? 1;
-    if (entry.length <= allowed) {
-      kept.push(...entry);
+    const distinct = withoutIdenticalRepeats(entry, files);
+    result.identicalRepeats += entry.length - distinct.length;
+    if (distinct.length <= allowed || entry.length <= allowed) {
+      kept.push(...(entry.length <= allowed ? entry : distinct));
       continue;
     }
     const preferred = [...entry].sort((a, b) => Number(!!a.info.error) - Number(!!b.info.error) || a.ordinal - b.ordinal);
@@ -179,6 +183,37 @@ function keepAllowedOccurrences(
     });
   }
   return kept;
+}
+
+/**
+ * The same record written twice, byte for byte (a shard file given twice under two names, a shard run twice with the
+ * same settings), is one result, not a conflict: only the first copy is kept. Copies are compared by their bytes, read
+ * back from the files (only for repeated ids, so a large merge keeps no text in memory).
+ */
+function withoutIdenticalRepeats(lines: IndexedLine[], files: string[]): IndexedLine[] {
+  const seen = new Set<string>();
+  return lines.filter((line) => {
+    const bytes = readLineBytes(files[line.fileIndex], line.offset, line.length).toString('base64');
+    if (seen.has(bytes)) return false;
+    seen.add(bytes);
+    return true;
+  });
+}
+
+function readLineBytes(file: string, offset: number, length: number): Buffer {
+  const buffer = Buffer.alloc(length);
+  const descriptor = openSync(file, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const read = readSync(descriptor, buffer, done, length - done, offset + done);
+      if (read === 0) break;
+      done += read;
+    }
+  } finally {
+    closeSync(descriptor);
+  }
+  return buffer;
 }
 
 /** By input index (the line's own, else the input position of its id), then by id, then reading order. */

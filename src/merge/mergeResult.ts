@@ -73,6 +73,8 @@ export interface MergeResult {
   invalidLines: Array<LineLocation & { reason: string }>;
   /** Ids the input file itself repeats (a note, not a merge failure: the engine answers repeats with error records). */
   inputRepeatedIds: RequestId[];
+  /** Extra copies of a record, byte for byte the same as one kept (the same result twice, not a conflict): dropped. */
+  identicalRepeats: number;
   /** True when nothing above is wrong. Without `--input`, missing requests cannot be detected. */
   complete: boolean;
 }

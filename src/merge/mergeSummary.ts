@@ -43,6 +43,9 @@ export function formatMergeSummary(result: MergeResult, output: string, allowInc
   for (const invalid of result.invalidLines.slice(0, LISTED)) {
     lines.push(`  invalid line dropped: ${invalid.file}:${invalid.line}: ${invalid.reason}`);
   }
+  if (result.identicalRepeats > 0) {
+    lines.push(`  note: ${result.identicalRepeats} repeated line(s) identical to a kept one, byte for byte, were dropped (the same result twice)`);
+  }
   if (result.inputRepeatedIds.length > 0) {
     lines.push(`  note: the input repeats ids ${listRequests(result.inputRepeatedIds.map((id) => ({ id })))}`);
   }

@@ -126,7 +126,25 @@ export function describeVariants(dir: string, present: DtypeVariant[] = listDtyp
     ? `variants present: ${present.map((variant) => `${variant.dtype} (${variant.onnxFile})`).join(', ')}`
     : `no onnx/model{suffix}.onnx file is present (expected one of ${DTYPE_NAMES.map(onnxFileForDtype).join(', ')})`;
   const others = unknownOnnxFiles(dir);
-  return others.length ? `${listed}; other .onnx files (not a known dtype name): ${others.join(', ')}` : listed;
+  const withOthers = others.length ? `${listed}; other .onnx files (not a known dtype name): ${others.join(', ')}` : listed;
+  const atRoot = rootOnnxFiles(dir);
+  return atRoot.length ? `${withOthers}; ${describeRootLayout(atRoot)}` : withOthers;
+}
+
+/** .onnx files at the folder's top level: the layout of optimum and onnxruntime-genai exports (`model.onnx` at the root). */
+export function rootOnnxFiles(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((name) => name.endsWith('.onnx') && isFile(path.join(dir, name))).sort();
+  } catch {
+    return [];
+  }
+}
+
+function describeRootLayout(files: string[]): string {
+  const movable = files.filter((name) => new Set(DTYPE_NAMES.map((dtype) => path.basename(onnxFileForDtype(dtype)))).has(name));
+  const found = `found ${files.join(', ')} at the folder's top level (the layout of optimum and onnxruntime-genai exports), where qwen-gen does not look`;
+  if (movable.length === 0) return found;
+  return `${found}: move ${movable.length === 1 ? 'it' : 'them'} with ${movable.length === 1 ? 'its' : 'their'} external data into onnx/ (mkdir onnx && mv ${movable.map((name) => `${name}*`).join(' ')} onnx/)`;
 }
 
 /** Only for the dtype hint: a missing or broken config.json is validateModelFolder's to report. */

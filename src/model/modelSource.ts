@@ -1,5 +1,5 @@
 /**
- * Resolves `-m` to a local model folder and the graph file to run:
+ * Resolves the model the user named (`-m`) to a local model folder and the graph file to run:
  *   `tiny`        the built-in random-weight model (built once into its cache);
  *   a folder      that exists (checked first, so a local `org/name` folder wins over the hub);
  *   `org/name`    a hub model, downloaded through transformers.js into its file cache (or taken from the
@@ -36,6 +36,17 @@ export interface ModelSourceOptions {
   dtype?: DtypeRequest;
   device?: DeviceName;
   onProgress?: (event: DownloadProgress) => void;
+  /** How the user named the model, for messages: `-m` (default), a command's argument (`inspect`), the API's `model`. */
+  modelArgument?: ModelArgument;
+}
+
+export type ModelArgument = 'flag' | 'argument' | 'option';
+
+/** The words of a message about the model the user named: `-m ./x` / `./x` / `model "./x"`, and how to ask for tiny. */
+export function modelWords(spec: string, argument: ModelArgument = 'flag'): { subject: string; tiny: string; unset: string } {
+  if (argument === 'argument') return { subject: spec, tiny: '"tiny"', unset: 'by generate when -m is not given' };
+  if (argument === 'option') return { subject: `model "${spec}"`, tiny: "model: 'tiny'", unset: 'when options.model is not given' };
+  return { subject: `-m ${spec}`, tiny: '-m tiny', unset: 'when -m is not given' };
 }
 
 export interface ModelSource {
@@ -50,23 +61,24 @@ export interface ModelSource {
 export async function resolveModelSource(spec: string, options: ModelSourceOptions = {}): Promise<ModelSource> {
   const dtype = options.dtype ?? 'auto';
   const device = options.device ?? 'cpu';
+  const words = modelWords(spec, options.modelArgument);
   if (spec === TINY_MODEL_SPEC) return localSource(await ensureTinyModel(), 'tiny', dtype, device);
   if (fs.existsSync(spec)) {
     if (!fs.statSync(spec).isDirectory()) {
-      throw new UserError(`-m ${spec} is a file; expected a model folder (config.json, tokenizer files, onnx/model*.onnx), a hub id org/name, or "tiny"`);
+      throw new UserError(`${words.subject} is a file; expected a model folder (config.json, tokenizer files, onnx/model*.onnx), a hub id org/name, or "tiny"`);
     }
     return localSource(path.resolve(spec), 'local', dtype, device);
   }
   if (!isHubModelId(spec)) {
     throw new UserError(
-      `-m ${spec}: no such folder, and not a hub model id (expected org/name, e.g. ${DEFAULT_MODEL_ID}); ` +
-        `use -m tiny for the built-in offline model`,
+      `${words.subject}: no such folder, and not a hub model id (expected org/name, e.g. ${DEFAULT_MODEL_ID}); ` +
+        `use ${words.tiny} for the built-in offline model`,
     );
   }
   const settings = resolveHubSettings(options);
   const hint =
     spec === DEFAULT_MODEL_ID
-      ? `(${DEFAULT_MODEL_ID} is the default model, used when -m is not given; for an offline smoke run use -m tiny, the built-in random-weight model.)`
+      ? `(${DEFAULT_MODEL_ID} is the default model, used ${words.unset}; for an offline smoke run use ${words.tiny}, the built-in random-weight model.)`
       : undefined;
   const files = settings.offline
     ? await cachedHubModel(spec, settings, dtype, device, hint)

@@ -5,6 +5,7 @@ import { InputFormat } from '../input/request';
 import { writeFileAtomically } from './atomicWrite';
 import { JsonlSink } from './jsonlSink';
 import { OutputLock } from './outputLock';
+import { isSpecialFile } from './outputPaths';
 import { canonicalRequestId, RequestId } from '../shard/requestId';
 import { keptPrefixEnd, readResumeState, ResumeState } from './resumeState';
 
@@ -41,16 +42,9 @@ export class OutputTarget {
       if (options.resume) throw new UserError('--resume needs -o FILE: output written to stdout cannot be resumed');
       return new OutputTarget(options, null);
     }
+    // Existence, folder and identity (not the input, not the report) were checked by checkWrittenPaths before the input was read.
     const existing = statOrNull(file);
-    if (existing?.isDirectory()) throw new UserError(`cannot write output file ${file}: it is a directory`);
-    if (existing) {
-      if (!options.overwrite && !options.resume) {
-        throw new UserError(`output file ${file} already exists; use --overwrite to replace it or --resume to continue it`);
-      }
-      checkAccess(file, options.resume ? fs.constants.R_OK | fs.constants.W_OK : fs.constants.W_OK, `cannot write output file ${file}`);
-    } else {
-      checkDirectory(file);
-    }
+    if (existing && options.resume) checkAccess(file, fs.constants.R_OK | fs.constants.W_OK, `cannot resume output file ${file}`);
     const lock = OutputLock.acquire(file);
     try {
       return new OutputTarget(options, options.resume && existing ? await resumeStateFor(file, format) : null, lock);
@@ -89,7 +83,8 @@ export class OutputTarget {
       this.options.log(resumeSummary(this.resumed));
     }
     try {
-      return JsonlSink.file(file, this.options.resume ? 'append' : this.options.overwrite ? 'overwrite' : 'create', () => this.release());
+      const mode = this.options.resume ? 'append' : this.options.overwrite || isSpecialFile(file) ? 'overwrite' : 'create';
+      return JsonlSink.file(file, mode, () => this.release());
     } catch (error) {
       this.release();
       const code = (error as NodeJS.ErrnoException).code;
@@ -174,14 +169,6 @@ function statOrNull(file: string): fs.Stats | null {
   } catch {
     return null;
   }
-}
-
-function checkDirectory(file: string): void {
-  const dir = path.dirname(path.resolve(file));
-  const stat = statOrNull(dir);
-  if (!stat) throw new UserError(`cannot create output file ${file}: directory ${dir} does not exist`);
-  if (!stat.isDirectory()) throw new UserError(`cannot create output file ${file}: ${dir} is not a directory`);
-  checkAccess(dir, fs.constants.W_OK, `cannot create output file ${file} in ${dir}`);
 }
 
 function checkAccess(target: string, mode: number, message: string): void {

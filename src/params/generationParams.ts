@@ -30,6 +30,11 @@ export interface CliFlag {
   repeatable?: boolean;
   /** The flag sets this value (boolean switches): `--ignore-eos` → true, `--no-thinking` → false. */
   switchValue?: boolean;
+  /**
+   * The flag's text reads `\n`, `\t` and `\\` as a newline, a tab and one backslash (what `--stop "\n\n"` means in a
+   * shell, which passes the backslashes through); any other backslash is kept as typed.
+   */
+  escapes?: boolean;
 }
 
 export interface ParamSpec {
@@ -143,7 +148,12 @@ export const GENERATION_PARAMS: readonly ParamSpec[] = [
     type: { kind: 'stop' },
     default: { value: [] },
     defaultText: 'none',
-    cli: { flags: '--stop <text>', help: 'default stop string (repeat for several)', repeatable: true },
+    cli: {
+      flags: '--stop <text>',
+      help: 'default stop string (repeat for several); \\n, \\t and \\\\ in it are a newline, a tab and a backslash',
+      repeatable: true,
+      escapes: true,
+    },
     openai: ['stop'],
     help: 'strings that end the completion (a string or an array)',
   },

@@ -22,7 +22,8 @@ function typeText(spec: ParamSpec): string {
 
 function flagText(spec: ParamSpec): string {
   if (!spec.cli) return '—';
-  return code(spec.cli.flags) + (spec.cli.repeatable ? ' (repeatable)' : '');
+  const notes = [spec.cli.repeatable ? 'repeatable' : '', spec.cli.escapes ? '`\\n` `\\t` `\\\\` read as newline, tab, backslash' : ''].filter(Boolean);
+  return code(spec.cli.flags) + (notes.length ? ` (${notes.join('; ')})` : '');
 }
 
 /** The README's parameter table, rendered from the parameter table (a test keeps README.md equal to it). */

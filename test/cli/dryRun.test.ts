@@ -23,9 +23,9 @@ test('--dry-run prints per-request token counts on stdout and the plan on stderr
   expect(dry.status).toBe(0);
   const planned = parseJsonl(dry.stdout);
   expect(planned).toHaveLength(13);
-  const planMatch = /planned: (\d+) prefill group\(s\) at batch size ≤ 4/.exec(dry.stderr);
+  const planMatch = /planned: (\d+) prefill groups? at batch size ≤ 4/.exec(dry.stderr);
   expect(planMatch).not.toBeNull();
-  expect(dry.stderr).toMatch(/dry run: 13 request\(s\) to run; \d+ prompt tokens, at most \d+ completion tokens; nothing generated/);
+  expect(dry.stderr).toMatch(/dry run: 13 requests to run; \d+ prompt tokens, at most \d+ completion tokens; nothing generated/);
   expect(dry.stderr).toMatch(/memory: budget \d+ MB; KV \d+ bytes per token; prefill ≤ \d+ tokens per step; cache ≤ \d+ tokens/);
   expect(dry.stderr).toContain('empty_prompt'); // diagnostics ran
 
@@ -51,7 +51,7 @@ test('--dry-run loads no session and writes nothing: a graph onnxruntime cannot 
 
   const output = path.join(work, 'dry-out.jsonl');
   const dry = runCli(['-', '-m', broken, '--dry-run', '-o', output], { input: '{"id":"a","prompt":"Hello"}\n' });
-  expect(dry.stderr).toMatch(/dry run: 1 request\(s\) to run/);
+  expect(dry.stderr).toMatch(/dry run: 1 request to run/);
   expect(dry.status).toBe(0);
   expect(parseJsonl(dry.stdout)).toEqual([{ id: 'a', index: 0, line: 1, prompt_tokens: expect.any(Number), max_tokens: 256, n: 1 }]);
   expect(fs.existsSync(output)).toBe(false);

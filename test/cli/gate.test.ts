@@ -50,7 +50,7 @@ test('-q keeps only errors and the one-line result', () => {
   expect(quiet.status).toBe(1);
   const lines = quiet.stderr.trim().split('\n');
   expect(lines[0]).toMatch(/^qwen-gen: error input_errors: /);
-  expect(lines[lines.length - 1]).toMatch(/^qwen-gen: 2 requests, 1 failed in [\d.]+ s; 1 error, 1 warning; --fail-on error: failed \(exit 1\)$/);
+  expect(lines[lines.length - 1]).toMatch(/^qwen-gen: 2 requests, 1 failed in [\d.]+ s; 1 error, 1 warning; --fail-on error: failed — exit 1$/);
   expect(lines).toHaveLength(2);
   expect(quiet.stderr).not.toContain('empty_prompt');
 });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerMerge } from '../../src/cli/commands/merge';
 import { UserError } from '../../src/errors';
@@ -69,31 +69,83 @@ describe('qwen-gen merge', () => {
     expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('c', 2) + line('d', 3));
 
     stderr = '';
-    expect(await runMerge(out, join(dir, 'shard-0.jsonl'), '--input', input, '--allow-incomplete')).toBe(0);
+    expect(await runMerge(out, join(dir, 'shard-0.jsonl'), '--input', input, '--allow-incomplete', '--overwrite')).toBe(0);
     expect(stderr).toMatch(/missing 2/);
     expect(stderr).toMatch(/INCOMPLETE \(allowed by --allow-incomplete\)/);
   });
 
   it('exits 1 on a duplicated id and on mismatched settings', async () => {
     write('s0.jsonl', line('a', 0) + line('b', 1));
-    write('s1.jsonl', line('b', 1));
+    write('s1.jsonl', line('b', 1).replace('"B"', '"B, another result"'));
     expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 's?.jsonl'))).toBe(1);
     expect(stderr).toMatch(/duplicates 1/);
     expect(stderr).toContain(`"b" in ${join(dir, 's0.jsonl')}:2 (kept), ${join(dir, 's1.jsonl')}:1`);
 
     stderr = '';
     write('s1.jsonl', line('c', 2, 'fp-B'));
-    expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 's?.jsonl'))).toBe(1);
+    expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 's?.jsonl'), '--overwrite')).toBe(1);
     expect(stderr).toMatch(/mismatched settings 1/);
     expect(stderr).toMatch(/fp-B: 1 line\(s\)/);
+  });
+
+  it('an identical repeated record (the same result twice) is dropped with a note, not a duplicate: complete, exit 0', async () => {
+    write('s0.jsonl', line('a', 0) + line('b', 1));
+    write('s1.jsonl', line('b', 1));
+    expect(await runMerge(join(dir, 'm.jsonl'), join(dir, 's?.jsonl'), '--input', write('p.jsonl', INPUT.split('\n').slice(0, 2).join('\n')))).toBe(0);
+    expect(stderr).toMatch(/duplicates 0/);
+    expect(stderr).toMatch(/1 repeated line\(s\) identical to a kept one, byte for byte, were dropped/);
+    expect(stderr).toMatch(/complete/);
+    expect(readFileSync(join(dir, 'm.jsonl'), 'utf8')).toBe(line('a', 0) + line('b', 1));
   });
 
   it('skips the output file when a pattern matches it, and refuses it when named literally', async () => {
     writeShards();
     const out = write('merged.jsonl', 'old content that is not JSON\n');
-    expect(await runMerge(out, join(dir, '*.jsonl'))).toBe(0);
+    expect(await runMerge(out, join(dir, '*.jsonl'), '--overwrite')).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('b', 1) + line('c', 2) + line('d', 3));
-    await expect(runMerge(out, out)).rejects.toThrow(/output file .* also named as a shard/);
+    await expect(runMerge(out, out, '--overwrite')).rejects.toThrow(/merged.jsonl is a shard being merged; writing it would destroy what this command reads \(refused even with --overwrite\)/);
+  });
+
+  it('never replaces a file it reads or an existing file without --overwrite: the unquoted-glob case keeps shard-0', async () => {
+    writeShards();
+    const input = write('prompts.jsonl', INPUT);
+    const shard0 = readFileSync(join(dir, 'shard-0.jsonl'), 'utf8');
+    const refused = async (...args: string[]) => {
+      const failure = await runMerge(...args).then(() => undefined, (error: unknown) => error);
+      expect(failure).toBeInstanceOf(UserError);
+      expect((failure as UserError).exitCode).toBe(2);
+      return (failure as UserError).message;
+    };
+    // `qwen-gen merge shard-*.jsonl --input prompts.jsonl`: the shell makes shard-0.jsonl the output.
+    const glob = [join(dir, 'shard-0.jsonl'), join(dir, 'shard-1.jsonl'), join(dir, 'shard-10.jsonl'), '--input', input];
+    expect(await refused(...glob)).toMatch(/file .*shard-0\.jsonl already exists; add --overwrite to replace it\. If the shell expanded an unquoted pattern/);
+    expect(await refused(...glob)).toContain(`qwen-gen merge merged.jsonl '${dir}/shard-*.jsonl'`);
+    // Even with --overwrite: shard-0 holds other requests than the shards named, so it is one more shard.
+    expect(await refused(...glob, '--overwrite')).toMatch(/looks like one more shard.*refused even with --overwrite/);
+    expect(readFileSync(join(dir, 'shard-0.jsonl'), 'utf8')).toBe(shard0);
+    // `qwen-gen merge prompts.jsonl shard-0.jsonl`: the input is not replaced.
+    expect(await refused(input, join(dir, 'shard-0.jsonl'))).toMatch(/prompts\.jsonl already exists/);
+    // The --input file, by identity (a hard link is the same file), refused even with --overwrite.
+    const alias = join(dir, 'alias.jsonl');
+    linkSync(input, alias);
+    expect(await refused(alias, join(dir, 'shard-0.jsonl'), '--input', input, '--overwrite')).toMatch(/alias\.jsonl is the --input file/);
+    expect(readFileSync(input, 'utf8')).toBe(INPUT);
+    // The merged report and the merged output cannot be one file.
+    expect(await refused(join(dir, 'm.jsonl'), join(dir, 'shard-0.jsonl'), '--reports', join(dir, 'shard-1.jsonl'), '--report-out', join(dir, 'm.jsonl'))).toMatch(
+      /same file as merge output/,
+    );
+    // Negative control: an earlier merged output (the same requests) is replaced with --overwrite.
+    const merged = join(dir, 'merged.jsonl');
+    expect(await runMerge(merged, join(dir, 'shard-*.jsonl'), '--input', input)).toBe(0);
+    expect(await runMerge(merged, join(dir, 'shard-*.jsonl'), '--input', input, '--overwrite')).toBe(0);
+  });
+
+  it('--report-out x.md is refused: merged reports are JSON', async () => {
+    writeShards();
+    write('r0.json', '{"version":1}');
+    await expect(runMerge(join(dir, 'm.jsonl'), join(dir, 'shard-*.jsonl'), '--reports', join(dir, 'r0.json'), '--report-out', join(dir, 'r.md'))).rejects.toThrow(
+      /--report-out .*r\.md: merged reports are written as JSON only/,
+    );
   });
 
   it('writes to stdout with "-"', async () => {
@@ -144,7 +196,7 @@ describe('qwen-gen merge', () => {
     expect(await usage(out, join(dir, 'shard-0.jsonl'), '--reports', join(dir, 'shard-0.jsonl'), '--report-out', join(dir, 'r.json'))).toMatch(
       /cannot read report/,
     );
-    expect(await usage(join(dir, 'no-dir', 'm.jsonl'), join(dir, 'shard-0.jsonl'))).toMatch(/cannot write/);
+    expect(await usage(join(dir, 'no-dir', 'm.jsonl'), join(dir, 'shard-0.jsonl'))).toMatch(/merge output .*m.jsonl: directory .*no-dir does not exist/);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -89,8 +89,8 @@ test('output paths are checked before the model loads', () => {
   // A model that does not exist: if the report path were checked after loading, the model error would come first.
   const missing = path.join(work, 'no-model');
   expectUsageError([FIXTURE, '-m', missing, '--report', '/no/such/dir/r.json'], '--report /no/such/dir/r.json: directory /no/such/dir does not exist');
-  expectUsageError([FIXTURE, '-m', missing, '--report', work], 'it is a directory');
-  expectUsageError([FIXTURE, '-m', missing, '-o', '/no/such/dir/out.jsonl'], 'directory /no/such/dir does not exist');
+  expectUsageError([FIXTURE, '-m', missing, '--report', work], `--report ${work}: ${work} is a directory, not a file`);
+  expectUsageError([FIXTURE, '-m', missing, '-o', '/no/such/dir/out.jsonl'], '-o /no/such/dir/out.jsonl: directory /no/such/dir does not exist');
 });
 
 test('--report r.md writes Markdown, r.json JSON; --report-format without --report is a usage error', () => {

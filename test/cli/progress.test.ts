@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createProgress } from '../../src/cli/progress';
 import { progressLine } from '../../src/cli/progressLine';
-import { runInPty } from '../helpers/pty';
+import { CTRL_C, runInPty } from '../helpers/pty';
 import { buildTestModel, tempDir } from '../helpers/testModels';
 
 const HIDE = '\u001b[?25l';
@@ -81,22 +81,15 @@ test('in a terminal: the bar shows from the start with ETA, JSONL lines never la
 
 test('Ctrl-C: the message is on its own line (not on the bar), the run stops with 130 and prints the resume command', () => {
   const output = path.join(work, 'out-1.jsonl');
-  const result = runInPty([input, '-m', modelDir, '--greedy', '-b', '4', '-o', output], { interrupts: 1, after: 'generating' });
-  expect(result.interrupts).toBe(1);
+  // Typed once the bar says generation has started (its first token is out): 30 × 120 tokens are far from done.
+  const result = runInPty([input, '-m', modelDir, '--greedy', '-b', '4', '-o', output], { steps: [{ after: 'generating', send: CTRL_C }] });
+  expect(result.sent).toBe(1);
   expect(result.status).toBe(130);
   expect(result.output).toMatch(/\u001b\[2Kqwen-gen: SIGINT: stopping after the current step/);
   expect(result.output).toMatch(/--resume/);
   expect(result.output.lastIndexOf(SHOW)).toBeGreaterThan(result.output.lastIndexOf(HIDE));
 });
 
-test('a second Ctrl-C (at once, or during the wind-down) still restores the cursor and ends the bar line', () => {
-  const output = path.join(work, 'out-2.jsonl');
-  const result = runInPty([input, '-m', modelDir, '--greedy', '-b', '4', '-o', output], { interrupts: 2, after: 'generating', gap: 0.05 });
-  expect(result.interrupts).toBe(2);
-  // 130 from qwen-gen, or (a Ctrl-C while node itself is exiting) death by SIGINT, which shells also report as 130.
-  expect([130, -2]).toContain(result.status);
-  // Which one wins is timing: the second signal during a model step exits at once, after it the run is already ending.
-  expect(result.output).toMatch(/SIGINT again: stopping now|To continue, run:/);
-  expect(result.output.lastIndexOf(SHOW)).toBeGreaterThan(result.output.lastIndexOf(HIDE));
-  expect(result.output.replace(/\^C$/, '').endsWith('\n')).toBe(true);
-});
+// A second Ctrl-C (during a model step in flight, with the cursor and the bar line restored) is tested in
+// test/cli/signals.test.ts on a model whose steps last long enough for the second Ctrl-C to be typed once the first one's
+// message is on screen: with this tiny model the run can end before a second Ctrl-C arrives, which made the test flaky.

@@ -118,12 +118,12 @@ test('an unwritable output path fails clearly (2), before the model loads', () =
   const missingDir = path.join(work, 'no-such-dir', 'out.jsonl');
   const result = runCli([...args(), '-o', missingDir]);
   expect(result.status).toBe(2);
-  expect(result.stderr).toContain(`cannot create output file ${missingDir}`);
+  expect(result.stderr).toContain(`-o ${missingDir}: directory`);
   expect(result.stderr).toMatch(/does not exist/);
   // With a model that cannot load, the output problem is still what is reported: it was checked first.
   const early = runCli([input, '-m', path.join(work, 'no-such-model'), '-o', missingDir]);
   expect(early.status).toBe(2);
-  expect(early.stderr).toContain(`cannot create output file ${missingDir}`);
+  expect(early.stderr).toContain(`-o ${missingDir}: directory`);
 
   const directory = runCli([...args(), '-o', work]);
   expect(directory.status).toBe(2);

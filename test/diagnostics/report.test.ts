@@ -6,7 +6,7 @@ import { EngineStats, emptyEngineStats } from '../../src/engine/engineStats';
 import { buildFigures, FigureInput, peakRssBytes } from '../../src/diagnostics/figures';
 import { Finding, Severity } from '../../src/diagnostics/finding';
 import { FINDING_CATALOG, FINDING_CODES } from '../../src/diagnostics/findingCatalog';
-import { gateExitCode, FailOn } from '../../src/diagnostics/gate';
+import { exitVerdict, gateExitCode, FailOn, runExit } from '../../src/diagnostics/gate';
 import { githubAnnotations, shouldAnnotate } from '../../src/diagnostics/githubAnnotations';
 import { checkJsonSchema, JsonSchema } from '../../src/diagnostics/jsonSchemaCheck';
 import { describeModel } from '../../src/diagnostics/modelDescription';
@@ -140,8 +140,25 @@ describe('gate', () => {
     const findings = modelFindings(model);
     expect(findings.find((f) => f.code === 'pad_is_eos')?.severity).toBe('info');
     const report = (failOn: FailOn) => buildReport({ model: describeModel(model), settings: null, findings, figures: null, failOn });
-    expect(report('warning').exit).toEqual({ fail_on: 'warning', code: 0 });
-    expect(report('error').exit).toEqual({ fail_on: 'error', code: 0 });
+    expect(report('warning').exit).toEqual({ fail_on: 'warning', code: 0, reason: 'completed' });
+    expect(report('error').exit).toEqual({ fail_on: 'error', code: 0, reason: 'completed' });
+  });
+
+  test.each([
+    // [failOn, severities, failed requests, stop, code, reason, the verdict's words]
+    ['error', ['info'], 0, null, 0, 'completed', '--fail-on error: passed (no error) — exit 0'],
+    ['never', ['error'], 0, null, 0, 'completed', '--fail-on never: report only — exit 0'],
+    ['warning', ['warning'], 0, null, 1, 'findings', '--fail-on warning: failed — exit 1'],
+    ['error', ['info'], 1, null, 1, 'failed_requests', '--fail-on error: passed (no error finding), but 1 request failed (error records) — exit 1'],
+    ['never', ['error'], 2, null, 1, 'failed_requests', '--fail-on never: report only, but 2 requests failed (error records) — exit 1'],
+    ['error', ['error'], 1, { reason: 'interrupted', by: 'SIGINT', notDone: 27 }, 130, 'interrupted', '--fail-on error: not applied (interrupted by SIGINT, 27 requests not done) — exit 130'],
+    ['error', ['info'], 0, { reason: 'max_time', by: '--max-time 3s', notDone: 1 }, 3, 'max_time', '--fail-on error: not applied (stopped by --max-time 3s, 1 request not done) — exit 3'],
+  ] as const)('exit rule: --fail-on %s, findings %j, %i failed, stop %j → exit %i (%s)', (failOn, severities, failed, stop, code, reason, words) => {
+    const exit = runExit(severities.map((s) => finding(s)), failOn, failed, stop);
+    expect(exit).toMatchObject({ fail_on: failOn, code, reason });
+    expect(exitVerdict(exit).text).toBe(words);
+    // The verdict never says "passed" for a run that does not exit 0 without saying why it does not.
+    if (code !== 0) expect(exitVerdict(exit).text).toMatch(new RegExp(`exit ${code}$`));
   });
 });
 
@@ -200,7 +217,7 @@ describe('human summary and Markdown', () => {
     expect(text).toContain('peak RSS 200 MB');
     expect(text).toMatch(/error {3}prompt_over_context: 1 prompt/);
     expect(text).toMatch(/info {4}.*pad_is_eos/);
-    expect(text).toContain('--fail-on error: failed (exit 1)');
+    expect(text).toContain('--fail-on error: failed — exit 1');
     expect(text.split('\n').filter(Boolean).every((line) => line.startsWith('qwen-gen: '))).toBe(true);
   });
 
@@ -210,7 +227,7 @@ describe('human summary and Markdown', () => {
     expect(md).toContain('| Severity | Code | Finding | What qwen-gen did |');
     expect(md).toContain('| Padding waste, prefill | 26.3 % (5 of 19 positions) |');
     expect(md).toContain('| Batch sizes, decode (size: steps) | 1: 3, 2: 1, 3: 2 |');
-    expect(md).toContain('❌ failed (exit 1)');
+    expect(md).toContain('**Gate** `--fail-on error`: ❌ failed — exit 1');
     const specialRow = md.split('\n').find((line) => line.includes('`special_tokens_in_content`')) ?? '';
     expect(specialRow).toContain('&lt;\\|im_end\\|>');
     // Every findings-table row has exactly 4 cells: no unescaped pipe splits one.

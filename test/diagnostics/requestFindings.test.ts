@@ -95,7 +95,7 @@ describe('request findings', () => {
     });
   });
 
-  test('duplicate_ids and input_errors counted by code', async () => {
+  test('duplicate_ids and input_errors counted by code, each rejected line in one of them', async () => {
     const { requests, errors } = await parse([
       { id: 'x', prompt: 'one' },
       { id: 'x', prompt: 'two' },
@@ -111,11 +111,15 @@ describe('request findings', () => {
     const inputErrors = byCode(findings, 'input_errors');
     expect(inputErrors?.severity).toBe('error');
     expect(inputErrors?.evidence).toEqual({
-      count: 4,
-      by_code: { duplicate_id: 2, invalid_json: 1, invalid_field: 1 },
-      lines: [2, 3, 4, 5],
+      count: 2,
+      by_code: { invalid_json: 1, invalid_field: 1 },
+      lines: [3, 4],
     });
-    expect(inputErrors?.message).toBe('4 input lines rejected: duplicate_id ×2, invalid_field ×1, invalid_json ×1.');
+    expect(inputErrors?.message).toBe('2 input lines rejected: invalid_field ×1, invalid_json ×1.');
+    // A repeated id alone is one error (duplicate_ids), not two.
+    const onlyRepeat = await parse([{ id: 'x', prompt: 'one' }, { id: 'x', prompt: 'two' }]);
+    const repeatFindings = requestFindings({ requests: onlyRepeat.requests, inputErrors: onlyRepeat.errors });
+    expect(repeatFindings.filter((f) => f.severity === 'error').map((f) => f.code)).toEqual(['duplicate_ids']);
   });
 
   describe('context', () => {
@@ -171,7 +175,7 @@ describe('outcome findings', () => {
   test('hit_max_tokens: count and ids (ignore_eos requests excluded, n>1 samples counted once)', () => {
     const finding = byCode(outcomeFindings(outcomes, context), 'hit_max_tokens');
     expect(finding?.severity).toBe('warning');
-    expect(finding?.evidence).toEqual({ count: 2, request_ids: [2, 5], at_default_max_tokens: [2, 5] });
+    expect(finding?.evidence).toEqual({ count: 2, request_ids: [2, 5], at_default_max_tokens: [2, 5], at_chosen_max_tokens: [] });
   });
 
   test('hit_max_tokens is info when every cut output had a max_tokens the user chose, a warning when one hit the default', () => {
@@ -179,10 +183,17 @@ describe('outcome findings', () => {
     const info = byCode(outcomeFindings(chosen, context), 'hit_max_tokens');
     expect(info?.severity).toBe('info');
     expect(info?.evidence.at_default_max_tokens).toEqual([]);
+    expect(info?.evidence.at_chosen_max_tokens).toEqual([2, 5]);
     const mixed = outcomes.map((o) => ({ ...o, explicitMaxTokens: o.id !== 5 }));
     const warning = byCode(outcomeFindings(mixed, context), 'hit_max_tokens');
     expect(warning?.severity).toBe('warning');
     expect(warning?.evidence.at_default_max_tokens).toEqual([5]);
+    // The ids whose cap was chosen are not listed among those cut at the default.
+    expect(warning?.evidence.at_chosen_max_tokens).toEqual([2]);
+    expect(warning?.message).toBe(
+      '1 request ended at the built-in default max_tokens, which nobody chose (id 5): their outputs may be cut short; ' +
+        '1 request ended at the max_tokens you set (id 2).',
+    );
   });
 
   test('stopped_on_pad_id: requests that stopped on 151643 rather than <|im_end|>', () => {

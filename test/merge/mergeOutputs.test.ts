@@ -120,7 +120,8 @@ describe('mergeShardOutputs', () => {
 
   it('reports an id written twice and keeps one copy, preferring a result over an error record', async () => {
     const first = file('s0.jsonl', `${result('a', 0)}\n${errorRecord('b', 1, 'onnx_run_failed')}\n`);
-    const second = file('s1.jsonl', `${result('b', 1)}\n${result('a', 0)}\n`);
+    const otherA = result('a', 0).replace('answer 0', 'another answer 0');
+    const second = file('s1.jsonl', `${result('b', 1)}\n${otherA}\n`);
     const merge = await mergeShardOutputs([first, second]);
     expect(merge.duplicates).toEqual([
       {
@@ -167,8 +168,22 @@ describe('mergeShardOutputs', () => {
       [null, 1, 'not_an_object'],
       [null, 3, 'invalid_field'],
     ]);
-    const again = await mergeShardOutputs([shard, file('t.jsonl', `${errorRecord(null, 3, 'invalid_field')}\n`)]);
+    const again = await mergeShardOutputs([shard, file('t.jsonl', `${errorRecord(null, 3, 'invalid_json')}\n`)]);
     expect(again.duplicates).toEqual([expect.objectContaining({ id: null, index: 3 })]);
+  });
+
+  it('a record repeated byte for byte is one result: dropped and counted, not a duplicate', async () => {
+    const first = file('s0.jsonl', `${result('a', 0)}\n${result('b', 1)}\n`);
+    const second = file('s1.jsonl', `${result('b', 1)}\n`);
+    const merge = await mergeShardOutputs([first, second], { inputFile: file('in.jsonl', '{"id":"a","prompt":"1"}\n{"id":"b","prompt":"2"}\n') });
+    expect(merge.duplicates).toEqual([]);
+    expect(merge.identicalRepeats).toBe(1);
+    expect(merge.complete).toBe(true);
+    expect(await mergedText(merge)).toBe(`${result('a', 0)}\n${result('b', 1)}\n`);
+    // Negative control: the same id with another text is a duplicate.
+    const conflicting = await mergeShardOutputs([first, file('s2.jsonl', `${result('b', 1).replace('answer 1', 'other')}\n`)]);
+    expect(conflicting.duplicates).toHaveLength(1);
+    expect(conflicting.complete).toBe(false);
   });
 
   it('detects a shard run with different settings', async () => {

@@ -3,7 +3,11 @@ import { runtimeOption } from '../runtimeOption';
 import { startMaxTimeDeadline } from '../maxTimeDeadline';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobOptions, GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
-import { watchInterruptions } from '../../job/interruption';
+import { InputInterrupted, STOP_AFTER_STEP, StopReason, watchInterruptions } from '../../job/interruption';
+import { StepActivity } from '../../job/stepActivity';
+import { closestName } from '../../closestName';
+import { COMMAND_NAMES } from '../commandNames';
+import * as fs from 'node:fs';
 import { OutputWriteError } from '../../output/outputWriteError';
 import { FailOn } from '../../diagnostics/gate';
 import { printRunSummary, ReportFormat } from '../../job/runDiagnostics';
@@ -12,7 +16,6 @@ import { createDownloadProgress } from '../../model/modelSource';
 import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
 import { ExitCode, UserError } from '../../errors';
-import { checkReportPath } from '../reportPath';
 import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOptions';
 import { addGenerationParamOptions, generationFlagsOf } from '../paramOptions';
 import { FINDING_CODES } from '../../diagnostics/findingCatalog';
@@ -107,25 +110,35 @@ export function registerGenerate(program: Command): void {
     .addOption(runtimeOption())
     .addOption(new Option('--padding-side <side>', 'override the padding protocol chosen from the graph (diagnostic use)').choices(['left', 'right']));
   command
+    .allowExcessArguments(true)
     .action(async (input: string | undefined, opts: GenerateCliOptions) => {
-      if (input === undefined && process.stdin.isTTY) {
-        command.help({ error: true });
-      }
+      checkOperands(command.args);
       const report = reportOptions(opts);
-      // -o is checked by the job (before the model loads, with --resume/--overwrite rules); the report path here.
-      if (report.file !== undefined) checkReportPath(report.file);
       const progress = createProgress();
       // Messages go around the progress bar (never onto it). -q: errors and the final result only (warnings are in the
       // report and behind --fail-on warning).
       const log = (message: string) => {
-        if (opts.quiet && message.startsWith('warning:')) return;
+        if (opts.quiet && (message.startsWith('warning:') || message.startsWith('resuming '))) return;
         progress.log(`qwen-gen: ${message}`);
       };
-      const interruption = watchInterruptions(log);
+      let generating = false;
+      const steps = new StepActivity();
+      const interruption = watchInterruptions(log, {
+        steps,
+        firstStopMessage: () => (generating ? STOP_AFTER_STEP : 'stopping (nothing has been generated yet)'),
+      });
+      // Said once the signal handlers are in place: a Ctrl-C from here on stops the run with 130.
+      const fromStdin = input === undefined || input === '-';
+      if (fromStdin && process.stdin.isTTY) {
+        log('reading requests from stdin (the terminal): one JSON object per line, then Ctrl-D; or name a file: qwen-gen FILE (qwen-gen --help)');
+      } else if (process.env.QWEN_GEN_DEBUG) {
+        log(`debug: reading requests from ${fromStdin ? 'stdin' : input}`);
+      }
       const downloads = createDownloadProgress();
       // --max-time: from the start of the run (model loading included), the same graceful stop as a first Ctrl-C.
       const deadline = new AbortController();
-      const timer = startMaxTimeDeadline(opts.maxTime, () => deadline.abort());
+      const maxTimeStop: StopReason = { reason: 'max_time', by: `--max-time ${describeDuration(opts.maxTime ?? 0)}` };
+      const timer = startMaxTimeDeadline(opts.maxTime, () => deadline.abort(maxTimeStop));
       try {
         const jobOptions: GenerateJobOptions = {
           input,
@@ -135,6 +148,7 @@ export function registerGenerate(program: Command): void {
           resume: opts.resume,
           force: opts.force,
           signal: AbortSignal.any([interruption.signal, deadline.signal]),
+          steps,
           batchSize: opts.batchSize,
           maxBatchTokens: opts.maxBatchTokens,
           maxMemory: opts.maxMemory,
@@ -168,7 +182,10 @@ export function registerGenerate(program: Command): void {
             progress.update(done, total);
             timer.requestsDone(done);
           },
-          onStart: (total) => progress.start(total),
+          onStart: (total) => {
+            generating = true;
+            progress.start(total);
+          },
           onToken: () => progress.token(),
           beforeStdoutWrite: process.stdout.isTTY ? () => progress.clear() : undefined,
           log,
@@ -176,21 +193,24 @@ export function registerGenerate(program: Command): void {
         if (opts.dryRun) {
           const dry = await runDryRun(jobOptions, (record) => process.stdout.write(`${JSON.stringify(record)}\n`));
           if (!opts.quiet) process.stderr.write(renderDryRun(dry));
-          printRunSummary(dry.report, { quiet: opts.quiet });
+          printRunSummary(dry.report, { quiet: opts.quiet, reportFile: report.file });
           process.exitCode = dry.exitCode;
           return;
         }
         const result = await runGenerateJob(jobOptions);
         progress.stop();
-        if (result.report) printRunSummary(result.report, { quiet: opts.quiet });
-        const byDeadline = result.interrupted && deadline.signal.aborted && interruption.received === null;
-        if (result.interrupted) log(interruptedMessage(result, opts.output, input, byDeadline ? `stopped by --max-time ${describeDuration(opts.maxTime!)}` : 'interrupted'));
-        process.exitCode = byDeadline ? ExitCode.maxTime : result.exitCode;
+        if (result.report) printRunSummary(result.report, { quiet: opts.quiet, reportFile: report.file });
+        if (result.interrupted) log(interruptedMessage(result, opts.output, input));
+        process.exitCode = result.exitCode;
       } catch (error) {
         // `qwen-gen ... | head -1`: the reader has all it wants; stopping quietly is the expected outcome, not a failure.
         if (error instanceof OutputWriteError && error.brokenPipe) {
           process.exitCode = ExitCode.ok;
           return;
+        }
+        // Stopped before generating (a signal or --max-time while the input was still being read): nothing was written.
+        if (error instanceof InputInterrupted && interruption.received === null && deadline.signal.aborted) {
+          throw new UserError(`stopped by ${maxTimeStop.by} while reading the input: nothing was generated`, ExitCode.maxTime);
         }
         throw error;
       } finally {
@@ -204,7 +224,24 @@ export function registerGenerate(program: Command): void {
     });
 }
 
-function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined, why: string): string {
+/**
+ * `generate` takes one input file. A first word that is not a file but close to a command name is a mistyped command
+ * (`qwen-gen inpsect tiny`); more words than one are a usage error naming them.
+ */
+function checkOperands(operands: string[]): void {
+  const [first, ...rest] = operands;
+  if (first !== undefined && first !== '-' && !fs.existsSync(first)) {
+    const command = closestName(first, COMMAND_NAMES);
+    if (command !== undefined) throw new UserError(`unknown command '${first}'; did you mean '${command}'? (there is no input file ${first} either)`);
+  }
+  if (rest.length > 0) {
+    throw new UserError(`too many arguments: generate takes one input file, got ${operands.map((operand) => `'${operand}'`).join(', ')} (commands: ${COMMAND_NAMES.join(', ')})`);
+  }
+}
+
+function interruptedMessage(result: GenerateJobResult, output: string | undefined, input: string | undefined): string {
+  const exit = result.report?.exit;
+  const why = exit?.reason === 'max_time' ? `stopped by ${exit.stopped_by}` : 'interrupted';
   const notDone = `${why}: ${result.unfinished} request(s) not done (${result.written + result.failed} line(s) written by this run are complete)`;
   if (output === undefined) return `${notDone}; to be able to resume a run, write to a file with -o FILE`;
   const fromStdin = input === undefined || input === '-' ? ' (with the same input on stdin)' : '';
@@ -213,7 +250,9 @@ function interruptedMessage(result: GenerateJobResult, output: string | undefine
 
 function collectFindingCode(code: string, previous: string[]): string[] {
   if (!(FINDING_CODES as string[]).includes(code)) {
-    throw new InvalidArgumentError(`--ignore-finding: unknown finding code "${code}" (codes: ${FINDING_CODES.join(', ')})`);
+    const meant = closestName(code, FINDING_CODES);
+    const hint = meant !== undefined ? `; did you mean "${meant}"?` : ` (codes: ${FINDING_CODES.join(', ')})`;
+    throw new InvalidArgumentError(`--ignore-finding: unknown finding code "${code}"${hint}`);
   }
   return [...previous, code];
 }

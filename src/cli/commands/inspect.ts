@@ -55,6 +55,7 @@ export function registerInspect(program: Command, io: InspectIo = processIo): vo
     .action(async (spec: string, options: InspectCliOptions) => {
       const report = await inspectModel(spec, options.failOn, {
         dtype: parseDtype(options.dtype),
+        modelArgument: 'argument',
         revision: options.revision,
         offline: options.offline,
         hubUrl: options.hubUrl,

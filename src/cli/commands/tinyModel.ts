@@ -1,6 +1,8 @@
 import { GQA_NEEDS_RIGHT_PADDING } from '../../attentionKind';
 import { Command, Option } from 'commander';
+import * as fs from 'fs';
 import * as path from 'path';
+import { checkWrittenPaths } from '../../output/outputPaths';
 import { UserError } from '../../errors';
 import { DTYPE_NAMES, DtypeName, isDtypeName } from '../../dtypeFiles';
 import {
@@ -42,13 +44,14 @@ type TinyModelCliOptions = Record<NumericOptionKey, string | number> & {
   quantize?: TinyQuantization;
   dtype?: string;
   variants?: string;
+  overwrite?: boolean;
 };
 
 export function registerTinyModel(program: Command): void {
   const command = program
     .command('tiny-model')
     .description('Write a deterministic random-weight Qwen3 ONNX model folder (for tests, demos and CI smoke tests).')
-    .argument('<dir>', 'output folder (created if missing)');
+    .argument('<dir>', 'output folder (created if missing; an existing one that is not empty needs --overwrite)');
   for (const [key, flags, description] of numericOptions) {
     command.addOption(new Option(flags, description).default(DEFAULT_TINY_OPTIONS[key]));
   }
@@ -81,8 +84,10 @@ export function registerTinyModel(program: Command): void {
       `the graph's transformers.js dtype, written as onnx/model{suffix}.onnx: ${DTYPE_NAMES.join(', ')} (with --quantize: fp32 or fp16)`,
     )
     .option('--variants <list>', 'several dtype graphs into the same folder, e.g. fp32,q4,q8 (instead of --dtype/--quantize)')
+    .option('--overwrite', 'replace the model files of an existing model folder (onnx/, configs, tokenizer files)')
     .action(async (dir: string, cli: TinyModelCliOptions) => {
       const options = parseOptions(cli);
+      prepareFolder(dir, cli.overwrite === true);
       const started = Date.now();
       const info = await buildTinyModel(path.resolve(dir), options);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
@@ -92,6 +97,25 @@ export function registerTinyModel(program: Command): void {
         : '';
       process.stderr.write(`tiny-model: wrote ${info.dir} (${size}${graphs}) in ${seconds} s\n`);
     });
+}
+
+/** The files the builder writes at a model folder's top level (besides onnx/). */
+const MODEL_FOLDER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/**
+ * The output rule of every qwen-gen output: a new or empty folder is written; an existing model folder only with
+ * --overwrite, which removes the model files first (a variant left over from an earlier build would mislead); a file, or
+ * a folder that holds other things, is refused.
+ */
+function prepareFolder(dir: string, overwrite: boolean): void {
+  checkWrittenPaths([{ path: dir, label: `tiny-model ${dir}`, kind: 'folder', mayReplace: overwrite, existsHint: 'add --overwrite to replace the model in it' }]);
+  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) return;
+  const isModelFolder = fs.existsSync(path.join(dir, 'config.json')) || fs.existsSync(path.join(dir, 'onnx'));
+  if (!isModelFolder) {
+    throw new UserError(`tiny-model ${dir}: the folder holds other files and no model (no config.json or onnx/); choose a new or empty folder`);
+  }
+  fs.rmSync(path.join(dir, 'onnx'), { recursive: true, force: true });
+  for (const file of MODEL_FOLDER_FILES) fs.rmSync(path.join(dir, file), { force: true });
 }
 
 function parseOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
