@@ -19,6 +19,7 @@ import {
   formatOfDtype,
   resolveTinyOptions,
 } from '../../tinymodel';
+import { GgufTensorType, ggufShapeProblem, parseGgufTypes, writeTinyModelGguf } from '../../tinymodel/gguf';
 
 const numericOptions = [
   ['seed', '--seed <n>', 'weights seed'],
@@ -42,6 +43,7 @@ type TinyModelCliOptions = Record<NumericOptionKey, string | number> & {
   quantize?: TinyQuantization;
   dtype?: string;
   variants?: string;
+  gguf?: string;
 };
 
 export function registerTinyModel(program: Command): void {
@@ -81,16 +83,20 @@ export function registerTinyModel(program: Command): void {
       `the graph's transformers.js dtype, written as onnx/model{suffix}.onnx: ${DTYPE_NAMES.join(', ')} (with --quantize: fp32 or fp16)`,
     )
     .option('--variants <list>', 'several dtype graphs into the same folder, e.g. fp32,q4,q8 (instead of --dtype/--quantize)')
+    .option('--gguf <types>', 'also write the same weights for llama.cpp as gguf/model-<TYPE>.gguf: f32, f16, q8_0, q4_0 (comma-separated)')
     .action(async (dir: string, cli: TinyModelCliOptions) => {
       const options = parseOptions(cli);
+      const gguf = cli.gguf === undefined ? [] : parseGguf(cli.gguf, options);
       const started = Date.now();
       const info = await buildTinyModel(path.resolve(dir), options);
+      const ggufFiles = await writeTinyModelGguf(info.dir, options, gguf);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const size = `${(info.bytes / 1e6).toFixed(1)} MB${info.externalDataPath ? ', external data' : ''}`;
       const graphs = info.graphs.length > 1 || info.graphs[0].dtype !== 'fp32'
         ? `; ${info.graphs.map((graph) => `${graph.dtype} ${path.relative(info.dir, graph.onnxPath).split(path.sep).join('/')}`).join(', ')}`
         : '';
-      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}${graphs}) in ${seconds} s\n`);
+      const ggufNote = ggufFiles.length > 0 ? `; gguf ${ggufFiles.map((file) => path.relative(info.dir, file.path).split(path.sep).join('/')).join(', ')}` : '';
+      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}${graphs}${ggufNote}) in ${seconds} s\n`);
     });
 }
 
@@ -146,6 +152,19 @@ function graphFileOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
     else throw new UserError(`tiny-model: --dtype ${dtype} already names its quantization; with --quantize use --dtype fp32 or fp16`);
   }
   return options;
+}
+
+/** --gguf's types, refused with the flag's name when unknown or when the shape does not fit the block formats. */
+function parseGguf(list: string, options: Partial<TinyModelOptions>): GgufTensorType[] {
+  let types: GgufTensorType[];
+  try {
+    types = parseGgufTypes(list);
+  } catch (error) {
+    throw new UserError(`tiny-model: --gguf: ${(error as Error).message}`);
+  }
+  const problem = ggufShapeProblem(options, types);
+  if (problem) throw new UserError(`tiny-model: --gguf: ${problem}`);
+  return types;
 }
 
 /** The builder's messages name options in camelCase; say the flag instead. */
