@@ -20,20 +20,10 @@ function findConfigEntries(node, trail = []) {
   return found;
 }
 
-/** Objects under keys that mention session options or derived graph files (what inspect says qwen-gen chose). */
-function findNamed(node, pattern, trail = []) {
-  if (!node || typeof node !== 'object') return [];
-  const found = [];
-  for (const [key, value] of Object.entries(node)) {
-    if (pattern.test(key)) found.push({ at: [...trail, key].join('.'), value });
-    else found.push(...findNamed(value, pattern, [...trail, key]));
-  }
-  return found;
-}
-
 /**
- * { entries: {config key: value}, threads, source, inspect: {what inspect names, verbatim}, derived }.
- * `entries` is what transformers.js is given as session_options.extra.
+ * { entries: {config key: value}, threads, source, described (inspect's session_options, verbatim), derived (the graph
+ * rewrites qwen-gen runs instead of the file, which transformers.js cannot use) }. `entries` is what transformers.js is
+ * given as session_options.extra.
  */
 function qwenGenSessionOptions(modelDir, dtype, threads) {
   let inspect = null;
@@ -50,18 +40,24 @@ function qwenGenSessionOptions(modelDir, dtype, threads) {
       inspect = null;
     }
   }
-  const named = inspect ? findNamed(inspect, /session_?options|session_?config|config_?entries|prepack|accuracy_?level|derived/i) : [];
+  // The report's own fields (model.runtime.session_options.config_entries, model.derived_graph), where this version has
+  // them; else any object of onnxruntime config keys in the description.
+  const described = inspect?.model?.runtime?.session_options;
+  const derivedGraph = inspect?.model?.derived_graph;
+  const derived = derivedGraph?.file ? [{ file: derivedGraph.file, rewrites: (derivedGraph.rewrites ?? []).map((r) => `${r.name} (${r.nodes} nodes): ${r.detail}`) }] : [];
+  if (described && described.config_entries && typeof described.config_entries === 'object') {
+    return { entries: { ...described.config_entries }, threads, source: 'qwen-gen inspect --json (model.runtime.session_options)', described, derived };
+  }
   const fromInspect = inspect ? findConfigEntries(inspect) : [];
-  const derived = named.filter((n) => /derived/i.test(n.at));
   if (fromInspect.length > 0) {
     const entries = Object.assign({}, ...fromInspect.map((f) => f.entries));
-    return { entries, threads, source: `qwen-gen inspect --json (${fromInspect.map((f) => f.at).join(', ')})`, inspect: named, derived };
+    return { entries, threads, source: `qwen-gen inspect --json (${fromInspect.map((f) => f.at).join(', ')})`, described: null, derived };
   }
   const { sessionSettings, sessionConfigEntries } = require('../dist/runtime/sessionOptions');
   return {
     entries: sessionConfigEntries(sessionSettings(threads)), threads,
     source: 'dist/runtime/sessionOptions.js (qwen-gen inspect --json names no session options in this version)',
-    inspect: named, derived,
+    described: null, derived,
   };
 }
 

@@ -147,7 +147,7 @@ function disclosures(engines, sessions, settings) {
     notes.push('transformers.js computes logits at every prompt position and has no per-row max_tokens: each batch runs until its longest request is done, and rows that finished keep being computed; qwen-gen computes logits only where it reads them and admits the next request into a finished row');
   }
   const derived = Object.values(sessions).flatMap((s) => s.derived ?? []);
-  if (derived.length > 0) notes.push(`qwen-gen runs derived graph files transformers.js cannot use: ${JSON.stringify(derived.map((d) => d.value))}`);
+  for (const d of derived) notes.push(`qwen-gen runs a derived graph (${d.file}) instead of the file, which transformers.js runs as it is: ${d.rewrites.join('; ') || 'no rewrites listed'}`);
   if (engines.includes('llama.cpp')) {
     const log = settings['llama.cpp']?.llama_log ?? [];
     notes.push(`llama.cpp runs with node-llama-cpp's defaults except threads (passed explicitly) and sequences (= the batch size): ${log.filter((l) => /Flash|K \(|REPACK|backend/.test(l)).join('; ') || 'its log lines were not captured'}`);
