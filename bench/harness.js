@@ -110,7 +110,7 @@ async function interleaved({ reps, engines, run, log, before }) {
       const result = await run(engine, rep);
       const rec = { ...result.record, engine: result.record.engine ?? engine, rep, order: order++ };
       records.push(rec);
-      last[engine] = result;
+      if (rec.finished || !last[engine]?.record?.finished) last[engine] = result; // the last finished run, for the checks
       log(`  ${engine}: ${rec.finished ? `${rec.wall_s.toFixed(1)} s` : `NOT FINISHED (${rec.status})${rec.error ? `: ${rec.error.split('\n').pop()}` : ''}`}`);
     }
   }

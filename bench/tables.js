@@ -52,7 +52,9 @@ function renderCompare(r) {
   const s = r.summary;
   const rows = Object.entries(r.engines).map(([engine, info]) => {
     const e = s[engine];
-    const agree = r.checks?.[engine]?.greedy_tokens_identical_to_qwen_gen ?? (engine === 'qwen-gen' ? '—' : 'n/a');
+    const check = r.checks?.[engine];
+    const sameGraph = check?.greedy_tokens_identical_to_same_graph_qwen_gen;
+    const agree = (check?.greedy_tokens_identical_to_qwen_gen ?? (engine === 'qwen-gen' ? '—' : 'n/a')) + (sameGraph ? ` (same graph: ${sameGraph})` : '');
     if (!e.complete) return [info.label, unfinished(e, r.settings), '', '', '', '', '', agree];
     const split = engine.startsWith('qwen-gen') ? `${num(e.load_s?.median)} / ${num(e.prefill_s?.median)} / ${num(e.decode_s?.median)}` : `${num(e.load_s?.median)} / ${num(e.generate_s?.median)} (load / generate)`;
     return [info.label, range(e.wall_s), num(e.useful_tok_s?.median, 2), engine === 'qwen-gen' ? '1.00×' : times(e.wall_ratio_vs_qwen_gen),

@@ -19,13 +19,14 @@ const ENGINES = Object.freeze({
   'qwen-gen': { graph: 'gqa', label: 'qwen-gen (GroupQueryAttention graph)' },
   'qwen-gen-plain': { graph: 'plain', label: 'qwen-gen (plain graph)' },
   'llama.cpp': { graph: 'gguf', label: 'llama.cpp (node-llama-cpp, same weights as GGUF)' },
+  'llama.cpp-f32kv': { graph: 'gguf', label: 'llama.cpp with a float32 KV cache and no flash attention (qwen-gen\'s arithmetic)' },
   'tjs-plain': { graph: 'plain', label: 'transformers.js batched (plain graph: its left padding is correct there)' },
   'tjs-gqa': { graph: 'gqa', label: 'transformers.js batched (GroupQueryAttention graph: left padding gives wrong padded rows)' },
   'tjs-plain-sequential': { graph: 'plain', label: 'transformers.js one prompt at a time (plain graph)' },
 });
 const DEFAULT_ENGINES = ['qwen-gen', 'llama.cpp', 'tjs-plain', 'tjs-gqa', 'qwen-gen-plain'];
 /** The qwen-gen row on the same graph, for the same-graph ratio. */
-const SAME_GRAPH = { 'tjs-plain': 'qwen-gen-plain', 'tjs-plain-sequential': 'qwen-gen-plain', 'tjs-gqa': 'qwen-gen', 'qwen-gen-plain': 'qwen-gen-plain', 'llama.cpp': 'qwen-gen' };
+const SAME_GRAPH = { 'tjs-plain': 'qwen-gen-plain', 'tjs-plain-sequential': 'qwen-gen-plain', 'tjs-gqa': 'qwen-gen' };
 
 function workloadSpec(name, quick) {
   if (name === 'long') return quick ? WORKLOADS.LONGQ : WORKLOADS.LONG;
@@ -35,7 +36,7 @@ function workloadSpec(name, quick) {
 
 async function compare({ opts, dtype, workloadName, engines, log, workDir }) {
   for (const engine of engines) if (!ENGINES[engine]) throw new Error(`--engines: unknown engine "${engine}" (${Object.keys(ENGINES).join(', ')})`);
-  if (engines.includes('llama.cpp') && !llamaCppModulePath()) throw new Error(`node-llama-cpp is not installed (bench-only); run: ${INSTALL_HINT}`);
+  if (engines.some((e) => e.startsWith('llama.cpp')) && !llamaCppModulePath()) throw new Error(`node-llama-cpp is not installed (bench-only); run: ${INSTALL_HINT}`);
   const shape = opts.quick ? QUICK_SHAPE : FULL_SHAPE;
   const spec = workloadSpec(workloadName, opts.quick);
   const needs = (graph) => engines.some((e) => ENGINES[e].graph === graph);
@@ -62,8 +63,9 @@ async function compare({ opts, dtype, workloadName, engines, log, workDir }) {
     let result;
     if (engine.startsWith('qwen-gen')) {
       result = await runQwenGen({ ...common, engine, modelDir: models[graph].dir, dtype: onnxDtype, inputFile, batchSize: opts.batchSize });
-    } else if (engine === 'llama.cpp') {
-      result = await runLlamaCpp({ ...common, engine, gguf: ggufPath(models.gqa, dtype), workloadFile, sequences: opts.batchSize });
+    } else if (engine.startsWith('llama.cpp')) {
+      const exact = engine === 'llama.cpp-f32kv' ? { kvType: 'f32', flashAttention: 'off' } : {};
+      result = await runLlamaCpp({ ...common, engine, gguf: ggufPath(models.gqa, dtype), workloadFile, sequences: opts.batchSize, ...exact });
       if (result.settings) settings[engine] = { ...result.settings, versions: result.versions };
     } else {
       const mode = engine.endsWith('sequential') ? 'sequential' : 'batched';
@@ -103,7 +105,7 @@ async function compare({ opts, dtype, workloadName, engines, log, workDir }) {
     runs: records,
     summary,
     checks,
-    disclosures: [...disclosures(engines, sessions, settings), ...batchDisclosures(records, opts.batchSize)],
+    disclosures: [...disclosures(engines, sessions, settings), ...batchDisclosures(records, Math.min(opts.batchSize, requests.length))],
   };
 }
 
@@ -121,6 +123,11 @@ function agreementChecks(engines, last, requests) {
       entry.greedy_tokens_identical_to_qwen_gen = `${agree.identical}/${agree.compared}`;
       entry.first_difference_positions = agree.first_difference_positions;
     }
+    const same = SAME_GRAPH[engine] && SAME_GRAPH[engine] !== 'qwen-gen' ? last[SAME_GRAPH[engine]]?.outputs : null;
+    if (same) {
+      const agree = tokenAgreement(outputs, same);
+      entry.greedy_tokens_identical_to_same_graph_qwen_gen = `${agree.identical}/${agree.compared}`;
+    }
     checks[engine] = entry;
   }
   return checks;
@@ -132,7 +139,7 @@ function batchDisclosures(records, batchSize) {
   for (const engine of ['qwen-gen', 'qwen-gen-plain']) {
     const run = records.find((r) => r.engine === engine && r.finished);
     if (run && run.max_decode_batch != null && run.max_decode_batch < batchSize) {
-      notes.push(`${engine} decoded at most ${run.max_decode_batch} row(s) per step (batch size ${batchSize}); its report's findings: ${(run.findings ?? []).join(', ') || 'none'}`);
+      notes.push(`${engine} decoded at most ${run.max_decode_batch} row(s) per step (${batchSize} possible); its report's warnings: ${(run.findings ?? []).join(', ') || 'none'}`);
     }
   }
   return notes;
@@ -148,6 +155,7 @@ function disclosures(engines, sessions, settings) {
   }
   const derived = Object.values(sessions).flatMap((s) => s.derived ?? []);
   for (const d of derived) notes.push(`qwen-gen runs a derived graph (${d.file}) instead of the file, which transformers.js runs as it is: ${d.rewrites.join('; ') || 'no rewrites listed'}`);
+  if (engines.includes('llama.cpp-f32kv')) notes.push('llama.cpp-f32kv: node-llama-cpp with a float32 KV cache and flash attention off, the arithmetic in which its greedy tokens equal qwen-gen\'s on float32 weights (test/tinymodel/gguf/llamaCppEquality.test.ts)');
   if (engines.includes('llama.cpp')) {
     const log = settings['llama.cpp']?.llama_log ?? [];
     notes.push(`llama.cpp runs with node-llama-cpp's defaults except threads (passed explicitly) and sequences (= the batch size): ${log.filter((l) => /Flash|K \(|REPACK|backend/.test(l)).join('; ') || 'its log lines were not captured'}`);
