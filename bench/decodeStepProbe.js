@@ -58,8 +58,12 @@ const opts = new Command()
   // Start to start of consecutive decode steps: the whole loop iteration (feeds, run, sampling, stop checks).
   const iterations = decodeStarts.slice(warmup + 1).map((t, i) => t - decodeStarts[warmup + i]).sort((a, b) => a - b);
   fs.writeFileSync(opts.out, JSON.stringify({
-    runtime: model.runner.runtime, batch: opts.batch, context: opts.context, steps: timed.length,
+    runtime: model.runner.runtime, batch: opts.batch,
+    // What this process applied, read from the code that applies it (not from the caller's label).
+    denormals: require('../dist/runtime/sessionOptions').denormalAsZero() ? 'flushed (session.set_denormal_as_zero=1)' : 'kept (onnxruntime default)', context: opts.context, steps: timed.length,
     step_ms_median: median, iteration_ms_median: iterations[Math.floor(iterations.length / 2)], step_ms_min: timed[0], step_ms_max: timed[timed.length - 1], loop_ms: loopMs,
+    // Raw data: every timed step's `run` time and every loop iteration, in order (ms, 0.1 ms resolution).
+    step_ms: decodeMs.slice(warmup).map((x) => Math.round(x * 10) / 10), iteration_ms: decodeStarts.slice(warmup + 1).map((t, i) => Math.round((t - decodeStarts[warmup + i]) * 10) / 10),
     kv_bytes_allocated: model.runner.stats.kvBytesAllocated,
   }));
   await model.runner.release();

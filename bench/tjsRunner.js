@@ -2,7 +2,8 @@
 // Child process: runs a workload through transformers.js `generate` the documented way, either batched in input order
 // (chunks of --batch-size, LEFT padding, each chunk generating its longest request's max_tokens) or one prompt at a time.
 // EOS is ignored by `eos_token_id: null` (no EOS stopping criterion, logits untouched — the same tokens as qwen-gen's
-// ignore_eos). Writes { loadSeconds, generateSeconds, outputs: [{ id, promptTokens, tokens }], positions } to --out.
+// ignore_eos). Writes { loadSeconds, generateSeconds, computedPositions, sessionOptions, outputs: [{ id, promptTokens, tokens }] }
+// to --out.
 const fs = require('fs');
 const path = require('path');
 const { Command } = require('commander');
@@ -17,6 +18,7 @@ async function main() {
     .option('--batch-size <n>', '', Number, 8)
     .option('--threads <n>', '', Number)
     .option('--dtype <dtype>', 'transformers.js dtype (graph file)', 'fp32')
+    .option('--session-entries <json>', 'onnxruntime session config entries qwen-gen uses, e.g. {"session.disable_prepacking":"1"}', '{}')
     .parse(process.argv)
     .opts();
   const requests = JSON.parse(fs.readFileSync(opts.workload, 'utf8'));
@@ -29,7 +31,14 @@ async function main() {
   const loadStarted = Date.now();
   const tokenizer = await AutoTokenizer.from_pretrained(name);
   tokenizer.padding_side = 'left';
-  const sessionOptions = opts.threads ? { intraOpNumThreads: opts.threads } : undefined;
+  // The session options qwen-gen's runtimes set (threads, one inter-op thread, sequential execution, all graph
+  // optimizations, and its config entries), passed through transformers.js's session_options to onnxruntime-node
+  // (which takes config entries as a flat `extra` object of "section.key" strings).
+  const sessionOptions = {
+    graphOptimizationLevel: 'all', executionMode: 'sequential', interOpNumThreads: 1,
+    ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}),
+    extra: JSON.parse(opts.sessionEntries),
+  };
   const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: opts.dtype, session_options: sessionOptions });
   const loadSeconds = (Date.now() - loadStarted) / 1000;
 
@@ -56,7 +65,7 @@ async function main() {
   }
   const generateSeconds = (Date.now() - generateStarted) / 1000;
   await model.dispose();
-  fs.writeFileSync(opts.out, JSON.stringify({ loadSeconds, generateSeconds, computedPositions, outputs }));
+  fs.writeFileSync(opts.out, JSON.stringify({ loadSeconds, generateSeconds, computedPositions, sessionOptions, outputs }));
 }
 
 main().catch((error) => {

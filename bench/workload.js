@@ -1,10 +1,13 @@
 'use strict';
 const { createRandom } = require('./prng');
 
-/** W64 as issue 6 defines it, and a small variant for --quick. */
+/** W64 as issue 6 defines it, issue 19's long workload, and small variants for --quick. */
 const WORKLOADS = Object.freeze({
   W64: { name: 'W64', count: 64, promptTokens: [8, 512], maxTokens: [16, 128] },
   W16Q: { name: 'W16-quick', count: 16, promptTokens: [8, 64], maxTokens: [4, 20] },
+  // Issue 19: 8 prompts of 300–450 words (each word one token), 112–128 new tokens each: one batch of 8, decode-heavy.
+  LONG: { name: 'long', count: 8, promptTokens: [300, 450], maxTokens: [112, 128] },
+  LONGQ: { name: 'long-quick', count: 4, promptTokens: [60, 90], maxTokens: [16, 24] },
   // Issue 15: one long shared preamble (system prompt + few-shot block), then a short question of its own per request.
   WSHARED: { name: 'W-shared', count: 64, sharedTokens: 1000, questionTokens: [20, 80], maxTokens: [32, 32] },
   WSHAREDQ: { name: 'W-shared-quick', count: 16, sharedTokens: 200, questionTokens: [8, 24], maxTokens: [8, 8] },
@@ -101,3 +104,15 @@ function summarize(spec, seed, requests) {
 }
 
 module.exports = { WORKLOADS, buildWorkload, buildSharedWorkload, probePrompt, toQwenGenJsonl, summarize };
+
+/** The model folder's tokenizer through transformers.js (the same files qwen-gen reads). */
+async function loadTokenizer(modelDir) {
+  const path = require('path');
+  const { AutoTokenizer, env } = require('@huggingface/transformers');
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  env.localModelPath = path.dirname(modelDir) + path.sep;
+  return AutoTokenizer.from_pretrained(path.basename(modelDir));
+}
+
+module.exports.loadTokenizer = loadTokenizer;

@@ -21,6 +21,7 @@ import {
   formatOfDtype,
   resolveTinyOptions,
 } from '../../tinymodel';
+import { GgufTensorType, ggufShapeProblem, parseGgufTypes, writeTinyModelGguf } from '../../tinymodel/gguf';
 
 const numericOptions = [
   ['seed', '--seed <n>', 'weights seed'],
@@ -45,6 +46,7 @@ type TinyModelCliOptions = Record<NumericOptionKey, string | number> & {
   dtype?: string;
   variants?: string;
   overwrite?: boolean;
+  gguf?: string;
 };
 
 export function registerTinyModel(program: Command): void {
@@ -84,18 +86,22 @@ export function registerTinyModel(program: Command): void {
       `the graph's transformers.js dtype, written as onnx/model{suffix}.onnx: ${DTYPE_NAMES.join(', ')} (with --quantize: fp32 or fp16)`,
     )
     .option('--variants <list>', 'several dtype graphs into the same folder, e.g. fp32,q4,q8 (instead of --dtype/--quantize)')
+    .option('--gguf <types>', 'also write the same weights for llama.cpp as gguf/model-<TYPE>.gguf: f32, f16, q8_0, q4_0 (comma-separated)')
     .option('--overwrite', 'replace the model files of an existing model folder (onnx/, configs, tokenizer files)')
     .action(async (dir: string, cli: TinyModelCliOptions) => {
       const options = parseOptions(cli);
+      const gguf = cli.gguf === undefined ? [] : parseGguf(cli.gguf, options);
       prepareFolder(dir, cli.overwrite === true);
       const started = Date.now();
       const info = await buildTinyModel(path.resolve(dir), options);
+      const ggufFiles = await writeTinyModelGguf(info.dir, options, gguf);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       const size = `${(info.bytes / 1e6).toFixed(1)} MB${info.externalDataPath ? ', external data' : ''}`;
       const graphs = info.graphs.length > 1 || info.graphs[0].dtype !== 'fp32'
         ? `; ${info.graphs.map((graph) => `${graph.dtype} ${path.relative(info.dir, graph.onnxPath).split(path.sep).join('/')}`).join(', ')}`
         : '';
-      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}${graphs}) in ${seconds} s\n`);
+      const ggufNote = ggufFiles.length > 0 ? `; gguf ${ggufFiles.map((file) => path.relative(info.dir, file.path).split(path.sep).join('/')).join(', ')}` : '';
+      process.stderr.write(`tiny-model: wrote ${info.dir} (${size}${graphs}${ggufNote}) in ${seconds} s\n`);
     });
 }
 
@@ -114,7 +120,7 @@ function prepareFolder(dir: string, overwrite: boolean): void {
   if (!isModelFolder) {
     throw new UserError(`tiny-model ${dir}: the folder holds other files and no model (no config.json or onnx/); choose a new or empty folder`);
   }
-  fs.rmSync(path.join(dir, 'onnx'), { recursive: true, force: true });
+  for (const folder of ['onnx', 'gguf']) fs.rmSync(path.join(dir, folder), { recursive: true, force: true });
   for (const file of MODEL_FOLDER_FILES) fs.rmSync(path.join(dir, file), { force: true });
 }
 
@@ -170,6 +176,19 @@ function graphFileOptions(cli: TinyModelCliOptions): Partial<TinyModelOptions> {
     else throw new UserError(`tiny-model: --dtype ${dtype} already names its quantization; with --quantize use --dtype fp32 or fp16`);
   }
   return options;
+}
+
+/** --gguf's types, refused with the flag's name when unknown or when the shape does not fit the block formats. */
+function parseGguf(list: string, options: Partial<TinyModelOptions>): GgufTensorType[] {
+  let types: GgufTensorType[];
+  try {
+    types = parseGgufTypes(list);
+  } catch (error) {
+    throw new UserError(`tiny-model: --gguf: ${(error as Error).message}`);
+  }
+  const problem = ggufShapeProblem(options, types);
+  if (problem) throw new UserError(`tiny-model: --gguf: ${problem}`);
+  return types;
 }
 
 /** The builder's messages name options in camelCase; say the flag instead. */
