@@ -69,7 +69,9 @@ export class NodeRunner implements ModelRunner {
       ortFeeds[`past_key_values.${i}.key`] = this.pastTensor(feeds, (c) => c.keys[i]);
       ortFeeds[`past_key_values.${i}.value`] = this.pastTensor(feeds, (c) => c.values[i]);
     }
+    const runStarted = performance.now();
     const outputs = (await this.session.run(ortFeeds)) as Record<string, ort.Tensor>;
+    this.stats.runMs += performance.now() - runStarted;
     const logitsTensor = outputs.logits;
     const [, kept, vocab] = logitsTensor.dims.map(Number);
     const logits = new LogitsView(

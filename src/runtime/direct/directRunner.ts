@@ -129,6 +129,7 @@ export class DirectRunner implements ModelRunner {
     }
     try {
       await this.session.run(inputs, outputs);
+      this.stats.runMs += this.session.lastRunMs;
     } catch (error) {
       if (!inPlace) this.pool.give(this.pool.memoryOf(present.keys));
       throw error;

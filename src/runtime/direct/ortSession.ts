@@ -119,6 +119,8 @@ export class OrtDirectSession {
    */
   recordAddresses = false;
   lastRunAddresses: RunAddresses | null = null;
+  /** Time of the last run's native `Run` call alone (ms): from the call to its completion callback on the JS thread. */
+  lastRunMs = 0;
 
   private constructor(
     private readonly api: OrtApi,
@@ -247,11 +249,13 @@ export class OrtDirectSession {
         onAbort = () => void statusToError(api, api.RunOptionsSetTerminate(options), 'RunOptionsSetTerminate');
         control.signal.addEventListener('abort', onAbort, { once: true });
       }
+      const runStarted = performance.now();
       const status = await callAsync(
         api.Run, this.handle, runOptions,
         inputNames, inputValues, inputNames.length,
         outputNames, outputNames.length, outputValues,
       );
+      this.lastRunMs = performance.now() - runStarted;
       const error = statusToError(api, status, 'Run');
       if (error) throw error;
     } finally {
