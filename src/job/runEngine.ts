@@ -1,4 +1,5 @@
 import { EngineStats } from '../engine/engineStats';
+import { BatchRunner } from '../padding/batchRunner';
 import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
 import { LoadedModel } from '../model/loadModel';
 import { effectiveBatchSize } from '../schedule/batchingSupport';
@@ -34,7 +35,7 @@ export interface EngineRunContext {
 /** Step 4: runs every sample of every prepared request through the engine; records are written as requests complete. */
 export async function runEngine(prepared: readonly PreparedRequest[], context: EngineRunContext, options: EngineRunOptions): Promise<EngineRun> {
   const { model, timer } = context;
-  const specs = prepared.flatMap((request) => sequenceSpecs(request, model, options.onToken));
+  const specs = prepared.flatMap((request) => sequenceSpecs(request, model));
   const memory = memoryPlan(model, options);
   if (options.maxMemory !== undefined) {
     const longest = Math.max(0, ...prepared.map((request) => request.promptIds.length + request.settings.maxTokens));
@@ -55,10 +56,12 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     maxCacheTokens: memory.maxCacheTokens,
     signal: options.signal,
     prefixCache: options.prefixCache,
+    onToken: options.onToken,
   };
   options.onStart?.(prepared.length);
-  const runner = options.steps ? options.steps.track(model.runner) : model.runner;
-  const result = await runGenerationRetryingFailedSteps(runner, model.protocol, specs, limits, handlers.engineHandlers);
+  // Steps counted while in flight (a second Ctrl-C waits for the one running).
+  const batch = options.steps ? new BatchRunner(options.steps.track(model.runner), model.protocol) : model.batchRunner;
+  const result = await runGenerationRetryingFailedSteps(batch, specs, limits, handlers.engineHandlers);
   timer.add('prefill', result.stats.prefillMs);
   timer.add('decode', result.stats.decodeMs);
   return { stats: result.stats, unfinished: new Set(result.unfinished.map((spec) => spec.request.prepared)).size };

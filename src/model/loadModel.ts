@@ -1,5 +1,6 @@
 import { UserError } from '../errors';
 import * as path from 'node:path';
+import { BatchRunner } from '../padding/batchRunner';
 import { choosePaddingProtocol, PaddingProtocol, PaddingSide } from '../padding/paddingProtocol';
 import { assertDeviceAvailable, sessionCreationError } from '../runtime/device';
 import { ModelSource, ModelSourceOptions, resolveModelSource } from './modelSource';
@@ -43,6 +44,8 @@ export interface ModelFiles {
 /** Everything a generation run needs from the model, loaded once. */
 export interface LoadedModel extends ModelFiles {
   runner: ModelRunner;
+  /** The protocol and the runner behind one interface: what the engine drives. */
+  batchRunner: BatchRunner;
   /** What runs the graph (the runner's own description). */
   runtime: RuntimeDescription;
   /** Why the derived logits-gathering graph is not used, when it is not. */
@@ -107,6 +110,7 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
   return {
     ...files,
     runner,
+    batchRunner: new BatchRunner(runner, files.protocol),
     runtime: runner.runtime,
     logitsPlan: runner.inputs.hasLogitsIndex
       ? 'derived graph: logits computed only at the position each row reads'

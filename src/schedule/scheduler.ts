@@ -1,15 +1,30 @@
-/** A request waiting to be admitted: the scheduler only needs its prompt length and how long it may grow. */
+import { SharedPrefix } from './prefixIndex';
+
+/**
+ * A request waiting to be admitted: the scheduler only needs its prompt length, how long it may grow, and the prompt
+ * prefix it shares with others (if any). The one scheduling type: the engine's waiting sequences are these.
+ */
 export interface Schedulable {
   promptLength: number;
   /** Prompt plus max_tokens: the longest its cache row can become. */
   maxLength?: number;
-  /** Positions its prefill computes when less than the prompt (the part after a cached prefix); default promptLength. */
+  /** The shared prompt prefix it can start from (prefix index): sets its prefill length and its group by default. */
+  prefix?: SharedPrefix | null;
+  /** Positions its prefill computes when less than the prompt; default: the part after its prefix (all of it without). */
   prefillLength?: number;
   /**
-   * Requests with the same group (e.g. one shared prompt prefix) are queued next to each other, so they are admitted close
-   * together; groups are ordered by their longest prompt. Default: each request alone.
+   * Requests with the same group (one shared prompt prefix) are queued next to each other, so they are admitted close
+   * together; groups are ordered by their longest prompt. Default: the prefix's group, else each request alone.
    */
   group?: unknown;
+}
+
+function prefillLengthOf(item: Schedulable): number {
+  return item.prefillLength ?? item.promptLength - (item.prefix?.length ?? 0);
+}
+
+function groupKeyOf(item: Schedulable): unknown {
+  return item.group ?? item.prefix?.group;
 }
 
 export interface SchedulerLimits {
@@ -46,11 +61,12 @@ export class Scheduler<T extends Schedulable> {
     // group, and the order is simply longest first.
     const groups = new Map<unknown, { longest: number; first: number }>();
     const entries = requests.map((request, order) => {
-      const key = request.group === undefined ? { order } : request.group;
-      const group = groups.get(key) ?? { longest: 0, first: order };
-      group.longest = Math.max(group.longest, request.promptLength);
-      groups.set(key, group);
-      return { request, order, group };
+      const group = groupKeyOf(request);
+      const key = group === undefined ? { order } : group;
+      const stats = groups.get(key) ?? { longest: 0, first: order };
+      stats.longest = Math.max(stats.longest, request.promptLength);
+      groups.set(key, stats);
+      return { request, order, group: stats };
     });
     this.waiting = entries
       .sort((a, b) =>
@@ -74,7 +90,7 @@ export class Scheduler<T extends Schedulable> {
     let cache = runningCacheTokens + grown(this.waiting[0]);
     if (running > 0 && cache > cacheBudget) return [];
     const maxPadding = this.limits.maxPaddingFraction ?? 0.05;
-    const computed = (item: T) => item.prefillLength ?? item.promptLength;
+    const computed = prefillLengthOf;
     const group: T[] = [this.waiting[0]];
     let longest = computed(this.waiting[0]);
     let real = longest;

@@ -1,11 +1,8 @@
 import { runGenerationRetryingFailedSteps } from '../../src/engine/retryFailedSteps';
 import { loadModel, LoadedModel } from '../../src/model/loadModel';
-import { SequenceOutput } from '../../src/output/sequenceOutput';
-import { RequestSampler } from '../../src/sample/sampler';
-import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
-import { greedyTokens } from '../helpers/greedyRun';
+import { greedySpecs, greedyTokens } from '../helpers/greedyRun';
 import { RAW_PROMPTS, VARIED_MESSAGES } from '../helpers/prompts';
 import { buildTestModel } from '../helpers/testModels';
 
@@ -73,13 +70,8 @@ test('an onnxruntime error in a step (an out-of-vocabulary id fails the Gather k
   const tokens: number[][] = [];
   const failures: { request: number; message: string }[] = [];
   await runGenerationRetryingFailedSteps(
-    model.runner,
-    model.protocol,
-    inputs.map((promptIds, request) => ({
-      request, sampleIndex: 0, promptIds, maxTokens: 6,
-      sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-      stop: new SequenceOutput(model.tokenizer, { maxTokens: 6, minTokens: 0, stopTokenIds: new Set<number>(), stopStrings: [], includeStopStrInOutput: false }),
-    })),
+    model.batchRunner,
+    greedySpecs(inputs, 6),
     { batchSize: 4, maxBatchTokens: 4096 },
     {
       onFinished: (sequence) => {
