@@ -21,8 +21,9 @@ const opts = new Command()
   .opts();
 
 (async () => {
-  const { loadModel } = require('../dist/model/loadModel');
+  const { loadModel } = require('../dist/engine/loadModel');
   const { runGeneration } = require('../dist/engine/generationEngine');
+  const { BatchRunner } = require('../dist/padding/batchRunner');
   const { RequestSampler } = require('../dist/sample/sampler');
   const { GREEDY_PARAMS } = require('../dist/sample/samplingParams');
   const model = await loadModel(opts.modelDir, { runtime: opts.runtime, threads: opts.threads, dtype: opts.dtype === 'fp32' ? undefined : opts.dtype });
@@ -43,8 +44,8 @@ const opts = new Command()
     const promptIds = prompt(row);
     return {
       request: row, sampleIndex: 0, promptIds, maxTokens,
+      stopTokenIds: new Set(), minTokens: 0,
       sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-      stop: { check: (generated) => (generated.length >= maxTokens ? { reason: 'length' } : null) },
     };
   });
   const decodeMs = [];
@@ -68,7 +69,7 @@ const opts = new Command()
     },
   };
   const loopStarted = Date.now();
-  await runGeneration(runner, model.protocol, specs, { batchSize: opts.batch, maxBatchTokens: opts.batch * promptLength }, () => {});
+  await runGeneration(new BatchRunner(runner, model.protocol), specs, { batchSize: opts.batch, maxBatchTokens: opts.batch * promptLength }, () => {});
   const loopMs = Date.now() - loopStarted;
   const timed = decodeMs.slice(warmup).sort((a, b) => a - b);
   const median = timed[Math.floor(timed.length / 2)];

@@ -18,6 +18,8 @@ export interface EngineOptions extends SchedulerLimits, KvManagerOptions {
    * grammar's allowed-token masks) can be done for the whole batch at once.
    */
   beforeSampling?: (specs: readonly SequenceSpec<unknown>[]) => void | Promise<void>;
+  /** Called once a group the KV manager admitted has started, with its sequences and the counters so far. */
+  onAdmitted?: (specs: readonly SequenceSpec<unknown>[], stats: Readonly<EngineStats>) => void;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function runGeneration<R>(
       const fresh = await startRows(batch, kv, admitted, options.maxBatchTokens, stats, sample).catch(failed(admitted.map((a) => a.spec)));
       stats.prefillMs += Date.now() - started;
       kv.started(admitted);
+      options.onAdmitted?.(admitted.map((a) => a.spec), stats);
       started = Date.now();
       await running.merge(fresh, finished);
       stats.rebuilds++;

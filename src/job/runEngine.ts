@@ -1,10 +1,12 @@
 import { EngineStats } from '../engine/engineStats';
 import { BatchRunner } from '../padding/batchRunner';
 import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
-import { LoadedModel } from '../model/loadModel';
+import { LoadedModel } from '../engine/loadModel';
+import { GraphInfo } from '../model/graphInfo';
+import { MemoryPlan } from '../schedule/memoryBudget';
 import { effectiveBatchSize } from '../schedule/batchingSupport';
 import { GenerateJobOptions } from './jobOptions';
-import { memoryPlan } from './memoryPlan';
+import { memoryPlan, runnerMemory } from './memoryPlan';
 import { checkMemoryFloor } from './memoryFloor';
 import { PreparedRequest, sequenceSpecs } from './preparedRequest';
 import { RecordWriter } from './recordWriter';
@@ -32,14 +34,25 @@ export interface EngineRunContext {
   timer: StageTimer;
 }
 
+/** The engine's limits for a run on this graph and memory plan (a real run and a dry run alike). */
+export function engineLimits(graph: GraphInfo, memory: MemoryPlan, options: Pick<GenerateJobOptions, 'batchSize' | 'prefixCache'>) {
+  return {
+    batchSize: effectiveBatchSize(graph, options.batchSize),
+    maxBatchTokens: memory.maxBatchTokens,
+    maxCacheTokens: memory.maxCacheTokens,
+    prefixCache: options.prefixCache,
+  };
+}
+
 /** Step 4: runs every sample of every prepared request through the engine; records are written as requests complete. */
 export async function runEngine(prepared: readonly PreparedRequest[], context: EngineRunContext, options: EngineRunOptions): Promise<EngineRun> {
   const { model, timer } = context;
   const specs = prepared.flatMap((request) => sequenceSpecs(request, model));
-  const memory = memoryPlan(model, options);
+  const source = runnerMemory(model.runner);
+  const memory = memoryPlan(model, source, options);
   if (options.maxMemory !== undefined) {
     const longest = Math.max(0, ...prepared.map((request) => request.promptIds.length + request.settings.maxTokens));
-    checkMemoryFloor(memory, longest, (budgetBytes) => memoryPlan(model, { ...options, maxMemory: budgetBytes }));
+    checkMemoryFloor(memory, longest, (budgetBytes) => memoryPlan(model, source, { ...options, maxMemory: budgetBytes }));
   }
   const handlers = new SequenceHandlers({
     model,
@@ -50,14 +63,7 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     onProgress: options.onProgress,
     log: options.log,
   });
-  const limits = {
-    batchSize: effectiveBatchSize(model.graph, options.batchSize),
-    maxBatchTokens: memory.maxBatchTokens,
-    maxCacheTokens: memory.maxCacheTokens,
-    signal: options.signal,
-    prefixCache: options.prefixCache,
-    onToken: options.onToken,
-  };
+  const limits = { ...engineLimits(model.graph, memory, options), signal: options.signal, onToken: options.onToken };
   options.onStart?.(prepared.length);
   // Steps counted while in flight (a second Ctrl-C waits for the one running).
   const batch = options.steps ? new BatchRunner(options.steps.track(model.runner), model.protocol) : model.batchRunner;

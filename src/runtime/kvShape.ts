@@ -1,4 +1,6 @@
-export type KvDtype = 'float32' | 'float16';
+import { KvDtype } from '../kvDtype';
+
+export type { KvDtype } from '../kvDtype';
 /** float16 caches are Uint16Array words (Node 20 has no Float16Array): rows are moved as raw bits, never upcast. */
 export type KvArray = Float32Array | Uint16Array;
 

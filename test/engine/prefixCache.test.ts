@@ -1,5 +1,5 @@
 import { EngineStats } from '../../src/engine/engineStats';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { KvCache } from '../../src/runtime/kvCache';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { StepFeeds } from '../../src/runtime/stepFeeds';

@@ -1,7 +1,7 @@
 import { runGeneration } from '../../src/engine/generationEngine';
 import { runGenerationRetryingFailedSteps } from '../../src/engine/retryFailedSteps';
 import { SequenceSpec } from '../../src/engine/sequence';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { StepFeeds } from '../../src/runtime/stepFeeds';
 import { BatchRunner } from '../../src/padding/batchRunner';

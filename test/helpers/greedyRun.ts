@@ -1,7 +1,7 @@
 import { EngineStats } from '../../src/engine/engineStats';
 import { runGeneration } from '../../src/engine/generationEngine';
 import { SequenceSpec } from '../../src/engine/sequence';
-import { LoadedModel } from '../../src/model/loadModel';
+import { LoadedModel } from '../../src/engine/loadModel';
 import { BatchRunner } from '../../src/padding/batchRunner';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { PaddingProtocol } from '../../src/padding/paddingProtocol';

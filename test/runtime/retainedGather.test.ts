@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { BatchRows } from '../../src/padding/batchRows';
 import { KvCache } from '../../src/runtime/kvCache';
 import { buildTestModel } from '../helpers/testModels';
