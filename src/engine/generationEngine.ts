@@ -67,6 +67,7 @@ export async function runGeneration<R>(
 
   while (kv.pending > 0 || running.size > 0) {
     if (options.signal?.aborted) break;
+    // Schedule: the KV manager admits a group into free rows; execute: its rows start and join with one rebuild.
     const admitted = kv.admit(running.specs);
     if (admitted.length > 0) {
       let started = Date.now();
@@ -80,6 +81,7 @@ export async function runGeneration<R>(
       stats.decodeMs += Date.now() - started;
       continue; // admit more if rows are still free (e.g. rows that finished at their first token)
     }
+    // Execute one decode step for every live row (finished rows dropped first), sample each row, stop and output.
     const started = Date.now();
     if (running.compact()) stats.rebuilds++;
     if (running.size === 0) continue;

@@ -1,5 +1,5 @@
 import { BatchRows } from '../padding/batchRows';
-import { BatchRunner, PrefixCopy, StepWork } from '../padding/batchRunner';
+import { BatchRunner, PrefixCopy } from '../padding/batchRunner';
 import { KvCache } from '../runtime/kvCache';
 import { countPrefillSteps, EngineStats } from './engineStats';
 import { KvManager, Waiting } from './kvManager';
@@ -142,4 +142,3 @@ async function extendCounted<R>(context: StartContext<R>, rows: BatchRows, token
   return stepped;
 }
 
-export type { StepWork };

@@ -1,5 +1,5 @@
 import { GatherSource, gatherLayer, KvCache } from '../kvCache';
-import { allocateKv, KvArray, KvDtype, KvShape } from '../kvShape';
+import { allocateKv, declaredKvShape, KvArray, KvDtype, KvShape } from '../kvShape';
 import { LogitsView } from '../logitsView';
 import { RuntimeSessionSettings } from '../sessionOptions';
 import { StepFeeds } from '../stepFeeds';
@@ -65,18 +65,11 @@ export class DirectRunner implements ModelRunner {
       denormalAsZero: settings.denormalAsZero,
     });
     try {
-      const layers = session.inputNames.filter((n: string) => /^past_key_values\.\d+\.key$/.test(n)).length;
-      const key = layers > 0 ? session.inputInfo('past_key_values.0.key') : { type: 'float32', dims: [] };
-      const numeric = (value: number | undefined, otherwise: number) => (typeof value === 'number' && value > 0 ? value : otherwise);
-      const kvShape: KvShape = {
-        layers,
-        dtype: key.type === 'float16' ? 'float16' : 'float32',
-        kvHeads: numeric(key.dims[1], fallback.kvHeads),
-        headDim: numeric(key.dims[3], fallback.headDim),
-      };
+      const firstKey = session.inputNames.includes('past_key_values.0.key') ? session.inputInfo('past_key_values.0.key') : undefined;
+      const kvShape = declaredKvShape(session.inputNames, firstKey, fallback);
       const logitsInfo = session.outputInfo('logits');
       const logitsType: KvDtype = logitsInfo.type === 'float16' ? 'float16' : 'float32';
-      const vocab = numeric(logitsInfo.dims[2], fallback.vocabSize);
+      const vocab = logitsInfo.dims[2] > 0 ? logitsInfo.dims[2] : fallback.vocabSize;
       const runtime: RuntimeDescription = {
         name: 'direct',
         version: OrtDirectSession.version(),
