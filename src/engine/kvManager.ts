@@ -7,6 +7,11 @@ import { SequenceSpec } from './sequence';
 
 export interface KvManagerOptions extends SchedulerLimits {
   /**
+   * Cache token slots the running rows (each grown to prompt + max_tokens) and the cached prefixes may reach together
+   * (from --max-memory). The first request is admitted into an empty batch regardless, so nothing starves.
+   */
+  maxCacheTokens?: number;
+  /**
    * Automatic prefix caching (default on): a prompt that shares whole token blocks at its start with another prompt of
    * the run starts from a copy of that prefix's KV, computed once and kept in an LRU cache within `maxCacheTokens`.
    */
@@ -91,7 +96,7 @@ export class KvManager<R> {
   admit(live: readonly SequenceSpec<R>[]): Waiting<R>[] {
     let liveTokens = 0;
     for (const spec of live) liveTokens += spec.promptIds.length + spec.maxTokens;
-    const admitted = this.scheduler.admit(live.length, liveTokens);
+    const admitted = this.scheduler.admit(live.length, { holds: (tokens) => liveTokens + tokens <= this.budget });
     if (admitted.length === 0) return admitted;
     const rowsTokens = admitted.reduce((sum, a) => sum + (a.maxLength ?? a.promptLength), liveTokens);
     this.prefixBudget = this.budget - rowsTokens;

@@ -37,6 +37,8 @@ export class DirectRunner implements ModelRunner {
   private readonly bindings = new StepBindings();
   private readonly emptyPast: KvArray;
   private inFlight: Promise<void> | null = null;
+  /** Tensor descriptors of KV memory, by layer array (kept while the memory is). */
+  private readonly kvTensors = new WeakMap<KvArray, DirectTensor>();
 
   private constructor(
     private readonly session: OrtDirectSession,
@@ -242,14 +244,19 @@ export class DirectRunner implements ModelRunner {
     return new KvCache(this.kvShape, batch, length, stride, memory.keys, memory.values);
   }
 
+  /** A layer's key or value tensor of a cache: the descriptor made for its memory is kept while its shape holds. */
   private kvTensor(cache: KvCache, kind: 'key' | 'value', layer: number): DirectTensor {
     const data = kind === 'key' ? cache.keys[layer] : cache.values[layer];
+    const kept = this.kvTensors.get(data);
+    if (kept && kept.dims[0] === cache.batch && kept.dims[2] === cache.stride) return kept;
     const elements = cache.tensorElements;
-    return {
+    const tensor: DirectTensor = {
       type: this.kvShape.dtype,
       data: data.length === elements ? data : data.subarray(0, elements),
       dims: [cache.batch, this.kvShape.kvHeads, cache.stride, this.kvShape.headDim],
     };
+    this.kvTensors.set(data, tensor);
+    return tensor;
   }
 
   /** The empty past of a prefill: one kept array, so its OrtValues are reused while the batch size holds. */

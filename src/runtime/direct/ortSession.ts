@@ -87,6 +87,7 @@ export class DirectValue {
   /** Whether this value wraps exactly `tensor`'s memory, element type and shape (so it can stand for it in a run). */
   matches(tensor: DirectTensor): boolean {
     const mine = this.tensor;
+    if (mine === tensor) return true;
     if (mine.type !== tensor.type || mine.dims.length !== tensor.dims.length) return false;
     for (let i = 0; i < mine.dims.length; i++) if (mine.dims[i] !== tensor.dims[i]) return false;
     return mine.data.buffer === tensor.data.buffer && mine.data.byteOffset === tensor.data.byteOffset && mine.data.length === tensor.data.length;
