@@ -12,6 +12,11 @@ export interface TokenChoice {
  */
 export interface TokenConstraint {
   /**
+   * False while it does not restrict the next token (say, inside a thinking block): the row is then sampled as if
+   * unconstrained, and a plain greedy row keeps its no-copy path. `accept` still sees every token. Default true.
+   */
+  readonly active?: boolean;
+  /**
    * Sets the logits of the tokens not allowed next to -Infinity, in place. It gets a working copy (never the runner's
    * buffer), before any other processing: penalties, temperature and the greedy argmax all see the masked row.
    */

@@ -12,8 +12,12 @@ export interface SampledToken {
   topLogprobs?: TokenLogprob[];
 }
 
-/** Masks the tokens not allowed next (a row's constraint): sets their logits to -Infinity, in place, on a working copy. */
+/**
+ * Masks the tokens not allowed next (a row's constraint): sets their logits to -Infinity, in place, on a working copy.
+ * `active: false` skips it (and the copy it needs).
+ */
 export interface LogitsMask {
+  readonly active?: boolean;
   mask(logits: Float32Array): void;
 }
 
@@ -69,6 +73,7 @@ export class RequestSampler {
    * given, masks a working copy first (before penalties and sampling).
    */
   next(logits: Float32Array, constraint?: LogitsMask): SampledToken {
+    if (constraint?.active === false) constraint = undefined;
     let tokenId: number;
     if (!constraint && this.plainGreedy()) {
       // Nothing would change the row: the argmax of the runner's own buffer, no copy of the vocabulary.

@@ -249,7 +249,8 @@ describe('greedy fast path and row constraints', () => {
     expect(penalised.next(row, forbid([1])).tokenId).toBe(2); // 4 / 2 < 3
     const sampled = new RequestSampler(params({ temperature: 1, seed: 5 }), []);
     for (let i = 0; i < 200; i++) expect(sampled.next(row, forbid([1, 3])).tokenId).not.toBe(1);
-    // Negative control: without the constraint the same samplers choose the forbidden token.
+    // Negative control: without the constraint (or with an inactive one) the same sampler chooses the forbidden token.
     expect(greedy.next(row).tokenId).toBe(1);
+    expect(greedy.next(row, { ...forbid([1]), active: false }).tokenId).toBe(1);
   });
 });
