@@ -1,5 +1,4 @@
 import { EngineStats } from '../engine/engineStats';
-import { BatchRunner } from '../padding/batchRunner';
 import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
 import { LoadedModel } from '../engine/loadModel';
 import { GraphInfo } from '../model/graphInfo';
@@ -66,7 +65,7 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
   const limits = { ...engineLimits(model.graph, memory, options), signal: options.signal, onToken: options.onToken };
   options.onStart?.(prepared.length);
   // Steps counted while in flight (a second Ctrl-C waits for the one running).
-  const batch = options.steps ? new BatchRunner(options.steps.track(model.runner), model.protocol) : model.batchRunner;
+  const batch = options.steps ? model.batchRunner.withRunner(options.steps.track(model.runner)) : model.batchRunner;
   const result = await runGenerationRetryingFailedSteps(batch, specs, limits, handlers.engineHandlers);
   timer.add('prefill', result.stats.prefillMs);
   timer.add('decode', result.stats.decodeMs);

@@ -38,6 +38,11 @@ export class BatchRunner {
     readonly protocol: PaddingProtocol,
   ) {}
 
+  /** The same protocol over another runner (a runner wrapped to count or watch its steps). */
+  withRunner(runner: StepRunner): BatchRunner {
+    return new BatchRunner(runner, this.protocol);
+  }
+
   /**
    * Whether one step may add several tokens to several rows that already have a past. onnxruntime's GroupQueryAttention
    * refuses it ("batch_size must be 1 when sequence_length > 1 and past context is given").
