@@ -75,13 +75,14 @@ function renderDecodeStep(r) {
     const e = r.summary[engine];
     const f = r.floors[dtype];
     const floor = `${num(f.floor_ms, 0)} ms (${num(f.weight_bytes / 1e6, 0)} MB weights + ${num(f.kv_bytes / 1e6, 0)} MB KV)`;
-    if (!e.complete) return [info.label, unfinished(e, r.settings), floor, '', ''];
-    return [info.label, range(e.iteration_ms, 0, ' ms'), floor, times(e.floor_ratio), dtype === 'fp32' ? '1.00×' : times(e.vs_fp32)];
+    if (!e.complete) return [info.label, unfinished(e, r.settings), floor, '', '', ''];
+    const outside = e.outside_run_ms ? `${range(e.outside_run_ms, 2, ' ms')}, ${pct(e.outside_run_share?.median)}` : 'n/a';
+    return [info.label, range(e.iteration_ms, 0, ' ms'), floor, times(e.floor_ratio), dtype === 'fp32' ? '1.00×' : times(e.vs_fp32), outside];
   });
   return [
     `Decode step at batch ${r.probe.batch} with ${r.probe.context} cached tokens (${r.probe.what}); floor = (the dtype's weight bytes + the rows' KV bytes) / measured read bandwidth.`,
     '',
-    table(['probe', 'loop iteration', 'floor', '× floor', '÷ fp32 step'], rows),
+    table(['probe', 'loop iteration', 'floor', '× floor', '÷ fp32 step', 'outside onnxruntime\'s Run (share of the iteration)'], rows),
   ].join('\n');
 }
 

@@ -47,7 +47,9 @@ async function decodeStepProbe({ engine, model, dtype, runtime, batch, context, 
     record: {
       engine, finished, status: finished ? 'ok' : child.status, wall_s: round(child.wallSeconds), peak_rss_bytes: child.peakRssBytes,
       ...(probe ? { iteration_ms: probe.iteration_ms_median, step_ms: probe.step_ms_median, runtime_name: probe.runtime?.name ?? null,
-        denormals_applied: probe.denormals, kv_bytes_allocated: probe.kv_bytes_allocated, raw_step_ms: probe.step_ms, raw_iteration_ms: probe.iteration_ms } : {}),
+        denormals_applied: probe.denormals, kv_bytes_allocated: probe.kv_bytes_allocated, raw_step_ms: probe.step_ms, raw_iteration_ms: probe.iteration_ms,
+        // The part of a loop iteration outside onnxruntime's own Run call (laying out the step, OrtValues, sampling, stops).
+        outside_run_ms: probe.outside_run_ms_median, outside_run_share: probe.outside_run_share_median, raw_native_run_ms: probe.native_run_ms } : {}),
       error: finished ? null : child.stderrTail.split('\n').slice(-4).join('\n'),
     },
     command: `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}node ${args.map((a) => (a.startsWith(REPO) ? path.relative(REPO, a) : a)).join(' ')}`,
@@ -68,7 +70,7 @@ async function decodeStep({ opts, dtypes, runtimes, log, workDir, machine }) {
     return result;
   };
   const { records } = await interleaved({ reps: opts.reps, engines, run, log, before: () => warmPageCache(modelFiles(model.dir, (f) => !f.endsWith('.gguf'))) });
-  const summary = summarizeRuns(records, { figures: ['iteration_ms', 'step_ms', 'wall_s'] });
+  const summary = summarizeRuns(records, { figures: ['iteration_ms', 'step_ms', 'wall_s', 'outside_run_ms', 'outside_run_share'] });
   const bandwidth = machine.bandwidth.used_bytes_per_s;
   const floors = {};
   for (const dtype of dtypes) {

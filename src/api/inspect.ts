@@ -5,7 +5,7 @@ import { modelFindings } from '../diagnostics/modelFindings';
 import { closestName } from '../closestName';
 import { inApiTerms } from './apiOptions';
 import { parseDtype } from '../model/dtype';
-import { loadModel, LoadModelOptions } from '../model/loadModel';
+import { loadModel, LoadModelOptions } from '../engine/loadModel';
 
 export interface InspectOptions {
   dtype?: string;

@@ -11,6 +11,7 @@ export function renderDryRun(result: DryRunResult): string {
   const sizes = new Map<number, number>();
   for (const group of groups) sizes.set(group.ids.length, (sizes.get(group.ids.length) ?? 0) + 1);
   const positions = groups.reduce((sum, g) => sum + g.positions, 0);
+  const steps = groups.reduce((sum, g) => sum + g.steps, 0);
   const real = groups.reduce((sum, g) => sum + g.promptTokens, 0);
   const lines = [
     `dry run: ${plural(result.requests, 'request')} to run${result.refused > 0 ? `, ${result.refused} refused` : ''}; ` +
@@ -19,8 +20,9 @@ export function renderDryRun(result: DryRunResult): string {
       `cache ≤ ${memory.maxCacheTokens} tokens (logits ${result.logits === 'one-per-row' ? 'one row per sequence' : 'at every prompt position'})`,
     `planned: ${plural(groups.length, 'prefill group')} at batch size ≤ ${result.batchSize} ` +
       `(sizes ${[...sizes].sort(([a], [b]) => b - a).map(([size, n]) => `${size}: ${n}`).join(', ') || 'none'}), ` +
-      `${positions} prefill positions (padding ${percent(positions > 0 ? (positions - real) / positions : 0)}), assuming every output runs to max_tokens`,
-    ...groups.slice(0, SHOWN_GROUPS).map((g, i) => `  group ${i + 1}: ${g.ids.length} × ${g.positions / g.ids.length} positions: ${formatIds(g.ids)}`),
+      `${plural(steps, 'prefill step')}, ${positions} prefill positions (padding ${percent(positions > 0 ? (positions - real) / positions : 0)}), ` +
+      'assuming every output runs to max_tokens',
+    ...groups.slice(0, SHOWN_GROUPS).map((g, i) => `  group ${i + 1}: ${plural(g.ids.length, 'sequence')}, ${g.positions} positions in ${plural(g.steps, 'step')}: ${formatIds(g.ids)}`),
   ];
   if (groups.length > SHOWN_GROUPS) lines.push(`  … ${groups.length - SHOWN_GROUPS} more`);
   lines.push(prefixLine(result.prefix));
@@ -30,10 +32,9 @@ export function renderDryRun(result: DryRunResult): string {
 function prefixLine(prefix: DryRunResult['prefix']): string {
   if (!prefix) return 'prefix cache: off (--no-prefix-cache); the planned groups above are the prefills';
   if (prefix.sharing === 0) return 'prefix cache: no prompts share a prefix of 16 tokens or more';
-  const saving =
+  return (
     `prefix cache: ${prefix.sharing} prompt(s) start from a shared prefix; ${prefix.computed} of ${prefix.promptTokens} prompt tokens to compute ` +
-    `(${prefix.reused} reused, ${percent(prefix.reused / prefix.promptTokens)}) if no cached prefix is evicted`;
-  return prefix.inexact
-    ? `${saving} — but a plain-attention graph with a float16 KV cache fails the run's exactness check, which turns prefix caching off`
-    : saving;
+    `(${prefix.reused} reused, ${percent(prefix.reused / prefix.promptTokens)}; ${plural(prefix.evictions, 'eviction')}) — if the run's exactness check ` +
+    'passes on this graph (it needs the model: where a split prefill is not bit-identical, the run turns prefix caching off)'
+  );
 }

@@ -1,12 +1,14 @@
 import * as path from 'node:path';
 import { AttentionKind } from '../attentionKind';
+import { KvDtype } from '../kvDtype';
 import { TensorInfo } from '../model/graphInfo';
-import { LoadedModel, tokenIdOf } from '../model/loadModel';
+import { ModelPlan } from '../engine/loadModel';
+import { tokenIdOf } from '../model/modelFiles';
 import { TokenSource } from '../model/specialTokens';
 import { tokenizerPaddingSide } from './graphFindings';
 import { tokenText } from './modelFacts';
 
-export type ModelDescriptionSource = Pick<LoadedModel, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize' | 'runtime'>;
+export type ModelDescriptionSource = Pick<ModelPlan, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize' | 'runtime'>;
 
 export interface TokenDescription {
   id: number;
@@ -21,7 +23,7 @@ export interface ModelDescription {
   model_type: string | null;
   attention: AttentionKind;
   rotary: string;
-  kv_dtype: 'float32' | 'float16';
+  kv_dtype: KvDtype;
   protocol: { side: 'left' | 'right'; cache_layout: string; description: string };
   /** What runs the graph: the direct runtime (onnxruntime's C API, KV cache in place) or onnxruntime-node. */
   runtime: { name: 'direct' | 'onnxruntime-node'; onnxruntime_version: string; kv_handling: string; fallback_reason: string | null };

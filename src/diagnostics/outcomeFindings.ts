@@ -1,4 +1,4 @@
-import { LoadedModel, tokenIdOf } from '../model/loadModel';
+import { ModelFiles, tokenIdOf } from '../model/modelFiles';
 import { Finding } from './finding';
 import { formatIds } from './formatIds';
 import { plural } from '../plural';
@@ -23,7 +23,7 @@ export interface OutcomeContext {
 }
 
 /** The ids outcomeFindings compares stop tokens with, from a loaded model (Qwen3's chat end-of-turn is `<|im_end|>`). */
-export function outcomeContextOf(model: Pick<LoadedModel, 'tokens' | 'tokenizer'>): OutcomeContext {
+export function outcomeContextOf(model: Pick<ModelFiles, 'tokens' | 'tokenizer'>): OutcomeContext {
   return { padTokenId: model.tokens.padTokenId, chatEosTokenId: tokenIdOf(model.tokenizer, '<|im_end|>') };
 }
 

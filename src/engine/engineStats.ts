@@ -38,10 +38,20 @@ export function emptyEngineStats(): EngineStats {
   };
 }
 
-/** Counts one prefill step of `rows` rows: `positions` computed (pads included), `realTokens` of them prompt tokens. */
-export function countPrefillStep(stats: EngineStats, rows: number, positions: number, realTokens: number): void {
-  stats.prefillSteps++;
-  stats.prefillPositions += positions;
-  stats.prefillRealTokens += realTokens;
-  stats.prefillBatchSizes[rows] = (stats.prefillBatchSizes[rows] ?? 0) + 1;
+/** Counts prefill steps, each of `rows` rows: `positions` computed (pads included), `realTokens` of them prompt tokens. */
+export function countPrefillSteps(stats: EngineStats, steps: readonly { rows: number; positions: number; realTokens: number }[]): void {
+  for (const { rows, positions, realTokens } of steps) {
+    stats.prefillSteps++;
+    stats.prefillPositions += positions;
+    stats.prefillRealTokens += realTokens;
+    stats.prefillBatchSizes[rows] = (stats.prefillBatchSizes[rows] ?? 0) + 1;
+  }
+}
+
+/** Counts one decode step of `rows` live rows (finished rows are removed, so every position is a real token). */
+export function countDecodeStep(stats: EngineStats, rows: number): void {
+  stats.decodeSteps++;
+  stats.decodePositions += rows;
+  stats.decodeRealTokens += rows;
+  stats.decodeBatchSizes[rows] = (stats.decodeBatchSizes[rows] ?? 0) + 1;
 }

@@ -1,31 +1,25 @@
-import { StepRunner } from '../runtime/stepRunner';
-import { BatchRows } from '../padding/batchRows';
-import { PaddingProtocol } from '../padding/paddingProtocol';
-import { Scheduler, SchedulerLimits } from '../schedule/scheduler';
-import { DEFAULT_PREFIX_BLOCK, groupOf, PrefixIndex } from '../schedule/prefixIndex';
-import { EngineStats, emptyEngineStats } from './engineStats';
-import { PrefixCache } from './prefixCache';
+import { BatchRunner } from '../padding/batchRunner';
+import { SchedulerLimits } from '../schedule/scheduler';
+import { countDecodeStep, EngineStats, emptyEngineStats } from './engineStats';
+import { KvManager, KvManagerOptions } from './kvManager';
 import { prefixReuseIsExact } from './prefixReuseCheck';
-import { Schedulable, startAdmitted } from './admission';
+import { FinishCheck, RunningBatch } from './runningBatch';
 import { FinishedSequence, SequenceSpec, TokenChoice } from './sequence';
+import { SampleRows, startRows } from './startRows';
+import { stopAfter } from './stopping';
 
-export interface EngineOptions extends SchedulerLimits {
+export interface EngineOptions extends SchedulerLimits, KvManagerOptions {
   /** Stop admitting and return as soon as this is aborted (in-flight sequences are abandoned, not written). */
   signal?: AbortSignal;
+  /** Called for every generated token (progress: tok/s from the first token on). */
+  onToken?: () => void;
   /**
-   * Automatic prefix caching (default on): a prompt that shares whole token blocks at its start with another prompt of
-   * the run starts from a copy of that prefix's KV, computed once and kept in an LRU cache within `maxCacheTokens`.
+   * Called once before the tokens of a step's rows are chosen, with those rows: work every row's constraint needs (a
+   * grammar's allowed-token masks) can be done for the whole batch at once.
    */
-  prefixCache?: boolean;
-  /** Tokens per block of the prefix match (default 16). */
-  prefixBlockSize?: number;
-}
-
-/** Live state of one running row. */
-interface Running<R> {
-  spec: SequenceSpec<R>;
-  tokenIds: number[];
-  choices: TokenChoice[];
+  beforeSampling?: (specs: readonly SequenceSpec<unknown>[]) => void | Promise<void>;
+  /** Called once a group the KV manager admitted has started, with its sequences and the counters so far. */
+  onAdmitted?: (specs: readonly SequenceSpec<unknown>[], stats: Readonly<EngineStats>) => void;
 }
 
 /**
@@ -51,140 +45,74 @@ export interface EngineResult<R> {
 }
 
 /**
- * The generation loop with continuous batching: admit waiting sequences into free rows (prefill, then merge into the
- * running cache), decode one token for every live row, hand finished rows to `onFinished` at once and drop them.
- * All layout decisions are the padding protocol's; all tensor work is the runner's.
+ * The generation loop with continuous batching: schedule (the KV manager admits waiting sequences into free rows), execute
+ * (the batch runner prefills them, merges them into the running cache, decodes one token for every live row), sample
+ * (each row's own sampler), output (token-level stops here; finished rows go to `onFinished` at once and leave).
  */
 export async function runGeneration<R>(
-  runner: StepRunner,
-  protocol: PaddingProtocol,
+  batch: BatchRunner,
   specs: SequenceSpec<R>[],
   options: EngineOptions,
   onFinished: (sequence: FinishedSequence<R>) => void | Promise<void>,
 ): Promise<EngineResult<R>> {
   const stats = emptyEngineStats();
-  runner.reserveRows?.(options.batchSize);
-  const blockSize = options.prefixBlockSize ?? DEFAULT_PREFIX_BLOCK;
-  let index = options.prefixCache === false ? null : new PrefixIndex(specs.map((spec) => spec.promptIds), blockSize);
-  const sharing = index && specs.find((spec) => index!.sharedPrefix(spec.promptIds));
-  if (sharing && !(await prefixReuseIsExact(runner, protocol, sharing.promptIds, blockSize).catch(() => false))) {
-    // Reuse would change outputs in the last bits on this graph: the promise that a prompt's output does not depend on
-    // the other prompts of the run comes first, so prefixes are not cached (the report says so).
-    index = null;
-    stats.prefixReuseInexact = 1;
-  }
-  // For the shared_prefix finding: how many prompts one computed prefix served, the most for each prefix length.
-  const prefixes = new PrefixCache((entry) => {
-    if (entry.uses > (stats.prefixUses[entry.length] ?? 0)) stats.prefixUses[entry.length] = entry.uses;
-  });
-  const scheduler = new Scheduler<Schedulable<R>>(
-    specs.map((spec) => {
-      const prefix = index?.sharedPrefix(spec.promptIds) ?? null;
-      const promptLength = spec.promptIds.length;
-      return {
-        spec, promptLength, maxLength: promptLength + spec.maxTokens, prefix,
-        prefillLength: promptLength - (prefix?.length ?? 0), group: prefix?.group,
-      };
-    }),
-    options,
-  );
-  const cacheBudget = options.maxCacheTokens ?? Infinity;
-  // Waiting requests per prefix group: a cached prefix whose group has none left is dropped at once.
-  const waitingInGroup = new Map<unknown, number>();
-  for (const spec of specs) {
-    const group = index?.sharedPrefix(spec.promptIds)?.group;
-    if (group) waitingInGroup.set(group, (waitingInGroup.get(group) ?? 0) + 1);
-  }
-  let batch: BatchRows | null = null;
-  let running: Running<R>[] = [];
-  // Rows of `batch` still alive after the last decode step, when some finished: they are dropped in the next rebuild,
-  // together with any admission, so each step copies the cache at most once.
-  let survivors: number[] | null = null;
-
-  const stepFailed = (admitting: SequenceSpec<R>[]) => (failure: unknown): never => {
-    const live = survivors ? survivors.map((b) => running[b]) : running;
-    throw new EngineStepError(failure, [...admitting, ...live.map((r) => r.spec)], scheduler.drain().map((s) => s.spec), stats);
+  batch.reserveRows(options.batchSize);
+  const kv = await KvManager.open(specs, options, stats, (prompt, blockSize) => prefixReuseIsExact(batch, prompt, blockSize));
+  const running = new RunningBatch<R>(batch);
+  const sample = samplerOf<R>(options);
+  const finished = finishCheck(options, onFinished);
+  const failed = (admitting: SequenceSpec<R>[]) => (failure: unknown): never => {
+    throw new EngineStepError(failure, [...admitting, ...running.specs], kv.drain(), stats);
   };
 
-  const finishIfDone = async (row: Running<R>): Promise<boolean> => {
-    const verdict = row.spec.stop.check(row.tokenIds);
-    if (!verdict) return false;
-    await onFinished({ spec: row.spec, tokenIds: row.tokenIds, choices: row.choices, finishReason: verdict.reason, stopTokenId: verdict.stopTokenId });
-    return true;
-  };
-
-  while (scheduler.pending > 0 || running.length > 0) {
+  while (kv.pending > 0 || running.size > 0) {
     if (options.signal?.aborted) break;
-
-    // Admission: prefill a group into the free rows; one rebuild then drops finished rows and merges the new ones.
-    const live = survivors ? survivors.map((b) => running[b]) : running;
-    const liveTokens = live.reduce((sum, row) => sum + row.spec.promptIds.length + row.spec.maxTokens, 0);
-    // Cached prefixes never hold back admission: they count against the cache budget, but the rows come first (below).
-    const admitted = scheduler.admit(live.length, liveTokens);
-    const parts: { rows: BatchRows; keep: number[] }[] = [];
-    if (batch) parts.push({ rows: batch, keep: survivors ?? running.map((_, b) => b) });
-    const next = [...live];
+    // Schedule: the KV manager admits a group into free rows; execute: its rows start and join with one rebuild.
+    const admitted = kv.admit(running.specs);
     if (admitted.length > 0) {
-      const started = Date.now();
-      const rowsTokens = liveTokens + admitted.reduce((sum, a) => sum + a.maxLength, 0);
-      // Prefixes that no longer fit beside the rows are evicted, least recently used first (the first row of an empty batch
-      // is admitted whatever its size, as without the cache).
-      prefixes.makeRoom(0, Math.max(0, cacheBudget - rowsTokens));
-      const fresh = await startAdmitted(runner, protocol, admitted, prefixes, cacheBudget - rowsTokens, options.maxBatchTokens, stats).catch(
-        stepFailed(admitted.map((a) => a.spec)),
-      );
+      let started = Date.now();
+      const fresh = await startRows(batch, kv, admitted, options.maxBatchTokens, stats, sample).catch(failed(admitted.map((a) => a.spec)));
       stats.prefillMs += Date.now() - started;
-      for (const a of admitted) if (a.group) waitingInGroup.set(a.group, waitingInGroup.get(a.group)! - 1);
-      prefixes.dropUnused((entry) => (waitingInGroup.get(groupOf(entry.node)) ?? 0) > 0);
-      for (const unit of fresh) {
-        const keep: number[] = [];
-        for (let i = 0; i < unit.specs.length; i++) {
-          const row: Running<R> = { spec: unit.specs[i], tokenIds: [unit.firstChoices[i].tokenId], choices: [unit.firstChoices[i]] };
-          if (!(await finishIfDone(row))) {
-            keep.push(unit.rowOf[i]);
-            next.push(row);
-          }
-        }
-        parts.push({ rows: unit.rows, keep });
-      }
-    }
-    if (admitted.length > 0 || survivors) {
-      const started = Date.now();
-      batch = protocol.rebuild(parts, runner);
-      running = next;
-      survivors = null;
+      kv.started(admitted);
+      options.onAdmitted?.(admitted.map((a) => a.spec), stats);
+      started = Date.now();
+      await running.merge(fresh, finished);
       stats.rebuilds++;
       stats.decodeMs += Date.now() - started;
-      if (admitted.length > 0) continue; // admit more if rows are still free (e.g. rows that finished at their first token)
+      continue; // admit more if rows are still free (e.g. rows that finished at their first token)
     }
-    if (!batch || running.length === 0) continue;
-
-    // One decode step for every live row.
+    // Execute one decode step for every live row (finished rows dropped first), sample each row, stop and output.
     const started = Date.now();
-    const feeds = protocol.extend(batch, running.map((r) => [r.tokenIds[r.tokenIds.length - 1]]));
-    const { logits, present } = await runner.step(feeds).catch(stepFailed([]));
-    batch = protocol.afterExtend(batch, feeds, present);
-    stats.decodeSteps++;
-    stats.decodePositions += running.length;
-    stats.decodeRealTokens += running.length;
-    stats.decodeBatchSizes[running.length] = (stats.decodeBatchSizes[running.length] ?? 0) + 1;
-    const keep: number[] = [];
-    for (let b = 0; b < running.length; b++) {
-      const row = running[b];
-      const choice = row.spec.sampler.next(logits.row(b, feeds.logitColumns[b]));
-      row.tokenIds.push(choice.tokenId);
-      row.choices.push(choice);
-      if (!(await finishIfDone(row))) keep.push(b);
-    }
+    if (running.compact()) stats.rebuilds++;
+    if (running.size === 0) continue;
+    const logits = await running.decode().catch(failed([]));
+    countDecodeStep(stats, running.size);
+    await running.advance(await sample(running.specs, logits), finished);
     stats.decodeMs += Date.now() - started;
-    if (keep.length < running.length) survivors = keep;
   }
 
-  stats.prefixEvictions += prefixes.evictions;
-  prefixes.clear();
-  const live = survivors ? survivors.map((b) => running[b]) : running;
-  // The last batch's memory (its rows finished or are abandoned) serves the runner's next run.
-  if (batch) runner.recycle?.(batch.cache);
-  const unfinished = [...live.map((r) => r.spec), ...scheduler.drain().map((s) => s.spec)];
-  return { stats, unfinished };
+  kv.close();
+  running.close();
+  return { stats, unfinished: [...running.specs, ...kv.drain()] };
+}
+
+/** The sampling step: each row's own sampler, after the batch-wide hook; the row's constraint masks its logits. */
+function samplerOf<R>(options: EngineOptions): SampleRows<R> {
+  return async (specs, logitsOf) => {
+    if (options.beforeSampling) await options.beforeSampling(specs);
+    const choices = new Array<TokenChoice>(specs.length);
+    for (let i = 0; i < specs.length; i++) choices[i] = specs[i].sampler.next(logitsOf(i), specs[i].constraint);
+    return choices;
+  };
+}
+
+/** Token-level stopping, once per generated token; a finished row is handed out at once. */
+function finishCheck<R>(options: EngineOptions, onFinished: (sequence: FinishedSequence<R>) => void | Promise<void>): FinishCheck<R> {
+  return async ({ spec, tokenIds, choices }) => {
+    options.onToken?.();
+    const verdict = stopAfter(spec, tokenIds);
+    if (!verdict) return false;
+    await onFinished({ spec, tokenIds, choices, finishReason: verdict.reason, stopTokenId: verdict.stopTokenId });
+    return true;
+  };
 }

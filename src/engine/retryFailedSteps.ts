@@ -1,5 +1,4 @@
-import { StepRunner } from '../runtime/stepRunner';
-import { PaddingProtocol } from '../padding/paddingProtocol';
+import { BatchRunner } from '../padding/batchRunner';
 import { EngineStats, emptyEngineStats } from './engineStats';
 import { EngineOptions, EngineResult, EngineStepError, runGeneration } from './generationEngine';
 import { FinishedSequence, SequenceSpec } from './sequence';
@@ -18,8 +17,7 @@ export interface RetryHandlers<R> {
  * ones that still fail go to `onFailed`, and the never-started sequences continue batched as before.
  */
 export async function runGenerationRetryingFailedSteps<R>(
-  runner: StepRunner,
-  protocol: PaddingProtocol,
+  batch: BatchRunner,
   specs: SequenceSpec<R>[],
   options: EngineOptions,
   handlers: RetryHandlers<R>,
@@ -29,7 +27,7 @@ export async function runGenerationRetryingFailedSteps<R>(
   let queue = specs;
   while (queue.length > 0) {
     try {
-      const result = await runGeneration(runner, protocol, queue, options, handlers.onFinished);
+      const result = await runGeneration(batch, queue, options, handlers.onFinished);
       addStats(stats, result.stats);
       unfinished.push(...result.unfinished);
       break;
@@ -40,7 +38,7 @@ export async function runGenerationRetryingFailedSteps<R>(
       handlers.onRetry?.(failed.inFlight.length, failed.failure);
       for (const spec of failed.inFlight) {
         try {
-          const solo = await runGeneration(runner, protocol, [spec], { ...options, batchSize: 1 }, handlers.onFinished);
+          const solo = await runGeneration(batch, [spec], { ...options, batchSize: 1 }, handlers.onFinished);
           addStats(stats, solo.stats);
           unfinished.push(...solo.unfinished);
         } catch (soloError) {

@@ -1,5 +1,6 @@
 import { createReadStream } from 'fs';
 import { InputFileError } from './errors';
+import { physicalLines } from './physicalLines';
 import { decodeUtf8Strict, firstInvalidUtf8Offset } from './utf8';
 
 /** A file path, bytes already in memory, or a stream such as process.stdin (any async iterable of chunks). */
@@ -29,7 +30,6 @@ export interface LineStream extends AsyncIterable<InputLine> {
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
-const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 const READ_CHUNK_BYTES = 1024 * 1024;
 
@@ -77,44 +77,13 @@ class JsonlLineStream implements LineStream {
     if (this.started) throw new Error('a LineStream can be iterated only once');
     this.started = true;
     const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    let pieces: Buffer[] = [];
-    let lineBytes = 0;
-
-    const append = (piece: Buffer): void => {
-      lineBytes += piece.length;
-      if (lineBytes > maxLineBytes) pieces = [];
-      else if (piece.length > 0) pieces.push(piece);
-    };
-    const finishLine = (): InputLine | undefined => {
-      const length = lineBytes;
-      const bytes = length > maxLineBytes ? undefined : Buffer.concat(pieces, length);
-      pieces = [];
-      lineBytes = 0;
-      return this.classify(bytes, length);
-    };
-
     try {
-      for await (const chunk of chunksOf(this.source)) {
-        let start = 0;
-        for (;;) {
-          const newline = chunk.indexOf(NEWLINE, start);
-          if (newline < 0) {
-            // Copied: this piece outlives the chunk, and a source may reuse its chunk buffers.
-            append(Buffer.from(chunk.subarray(start)));
-            break;
-          }
-          append(chunk.subarray(start, newline));
-          const line = finishLine();
-          if (line) yield line;
-          start = newline + 1;
-        }
+      for await (const physical of physicalLines(chunksOf(this.source), maxLineBytes)) {
+        const line = this.classify(physical.bytes, physical.byteLength);
+        if (line) yield line;
       }
     } catch (error) {
       throw asInputFileError(error, describeSource(this.source, this.options));
-    }
-    if (lineBytes > 0) {
-      const line = finishLine();
-      if (line) yield line;
     }
   }
 

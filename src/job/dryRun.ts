@@ -1,23 +1,30 @@
-import * as fs from 'node:fs';
 import { Report } from '../diagnostics/report';
-import { gatheredLogitsPath } from '../model/gatheredLogitsGraph';
-import { openModelFiles } from '../model/loadModel';
-import { effectiveBatchSize } from '../schedule/batchingSupport';
-import { planBatches, PlannedGroup } from '../schedule/batchPlan';
-import { PrefixIndex } from '../schedule/prefixIndex';
-import { planPrefixReuse, PrefixPlan } from '../schedule/prefixPlan';
+import { openModel } from '../engine/loadModel';
+import { GenerationPlan, planGeneration, PlannedGroup, PlannedSequence } from '../engine/planGeneration';
 import { LogitsMode, MemoryPlan } from '../schedule/memoryBudget';
 import { resolveDefaults } from './generationDefaults';
 import { GenerateJobOptions } from './jobOptions';
-import { kvShapeOf, memoryPlanFor } from './memoryPlan';
+import { graphMemory, memoryPlan } from './memoryPlan';
 import { checkMemoryFloor } from './memoryFloor';
-import { plannedRuntime } from '../runtime/createRunner';
 import { diagnosticsOptions } from './loadCheckedModel';
 import { openJob } from './openJob';
 import { prepareRequest } from './preparedRequest';
 import { RunDiagnostics } from './runDiagnostics';
+import { engineLimits } from './runEngine';
 import { settingsFingerprint } from './settingsFingerprint';
 import { StageTimer } from './stageTimer';
+
+/** What prefix caching saves in the plan, from the engine's own counters (its KV manager, evictions included). */
+export interface PrefixPlan {
+  /** Distinct prompts started from a cached prefix (those that computed one included). */
+  sharing: number;
+  /** Prompt tokens of the distinct prompts: computed + reused. */
+  promptTokens: number;
+  computed: number;
+  reused: number;
+  /** Cached prefixes evicted to make room. */
+  evictions: number;
+}
 
 export interface DryRunResult {
   exitCode: number;
@@ -30,24 +37,25 @@ export interface DryRunResult {
   memory: MemoryPlan;
   logits: LogitsMode;
   batchSize: number;
+  /** The groups the scheduler admits, in order, with the prefill steps that start each. */
   groups: PlannedGroup[];
-  /** What prefix caching would save (null with --no-prefix-cache); `inexact`: this graph kind turns caching off at run time. */
-  prefix: (PrefixPlan & { inexact: boolean }) | null;
+  /** Null with --no-prefix-cache. */
+  prefix: PrefixPlan | null;
 }
 
 /**
  * `--dry-run`: everything a run does before its first model step, and nothing after. Reads and validates the input,
  * checks the output path, opens the model's files (graph structure, tokenizer, configs: no weights, no session),
- * tokenizes every request and fits it to the context, runs the diagnostics, plans memory and the prefill groups. Emits
- * one record per input line (its token counts, or why it would be refused); generates nothing, writes no output file.
+ * tokenizes every request and fits it to the context, runs the diagnostics, plans memory, then drives the engine itself
+ * — the same scheduler and KV manager — with a runner that computes nothing (engine/planGeneration.ts). Emits one
+ * record per input line (its token counts, or why it would be refused); generates nothing, writes no output file.
  */
 export async function runDryRun(options: GenerateJobOptions, emit: (record: object) => void): Promise<DryRunResult> {
   const started = performance.now();
   const timer = new StageTimer();
   const { input, todo } = await openJob(options, timer);
-  const files = await timer.time('load', () => openModelFiles(options.model, options.load));
   // No session: the report names the runtime a real run would use.
-  const model = { ...files, runtime: plannedRuntime(options.load, files.graph.presentFromAttentionOp) };
+  const model = await timer.time('load', () => openModel(options.model, options.load));
   const diagnostics = new RunDiagnostics(model, diagnosticsOptions(options));
   const defaults = resolveDefaults(model.folder.generationConfig, options.flags);
   const settings = settingsFingerprint(model, defaults);
@@ -56,8 +64,7 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
   for (const error of input.inputErrors) {
     emit({ id: error.id ?? null, index: error.index, line: error.line, error: { code: error.code, message: error.message } });
   }
-  const sequences: { id: string | number; promptLength: number; maxTokens: number }[] = [];
-  const prompts: number[][] = [];
+  const sequences: PlannedSequence[] = [];
   let promptTokens = 0;
   let maxCompletionTokens = 0;
   timer.timeSync('tokenize', () => {
@@ -73,27 +80,27 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
       const { promptIds, settings: s, clampedFrom } = preparation.prepared;
       diagnostics.addPrepared(preparation.fit);
       promptTokens += promptIds.length;
-      prompts.push(promptIds);
       maxCompletionTokens += s.maxTokens * s.n;
-      for (let sample = 0; sample < s.n; sample++) sequences.push({ id, promptLength: promptIds.length, maxTokens: s.maxTokens });
+      // The samples of a request share its prompt array, as in a run (one prefill, one entry of the prefix index).
+      for (let sample = 0; sample < s.n; sample++) sequences.push({ id, promptIds, maxTokens: s.maxTokens });
       emit({ id, index, line, prompt_tokens: promptIds.length, max_tokens: s.maxTokens, ...(clampedFrom !== undefined ? { max_tokens_requested: clampedFrom } : {}), n: s.n });
     }
   });
 
-  // The derived logits-gathering graph is built at the first real run; until it exists, plan for logits at every position.
-  const derivedReady = options.load.gatherLogits !== false && fs.existsSync(gatheredLogitsPath(model.folder.onnxPath));
-  const logits: LogitsMode = model.graph.hasLogitsToKeep || derivedReady ? 'one-per-row' : 'all-positions';
-  const planFor = (maxMemory: number | undefined) =>
-    memoryPlanFor(model, kvShapeOf(model.graph, model.folder.config), logits, model.runtime.kvCopies, { ...options, maxMemory });
-  const memory = planFor(options.maxMemory);
+  const source = graphMemory(model, options.load);
+  const memory = memoryPlan(model, source, options);
   if (options.maxMemory !== undefined) {
-    checkMemoryFloor(memory, Math.max(0, ...sequences.map((s) => s.promptLength + s.maxTokens)), (budget) => planFor(budget));
+    const longest = Math.max(0, ...sequences.map((s) => s.promptIds.length + s.maxTokens));
+    checkMemoryFloor(memory, longest, (budgetBytes) => memoryPlan(model, source, { ...options, maxMemory: budgetBytes }));
   }
-  const batchSize = effectiveBatchSize(model.graph, options.batchSize);
-  const groups = planBatches(sequences, { batchSize, maxBatchTokens: memory.maxBatchTokens, maxCacheTokens: memory.maxCacheTokens });
-  // A plain-attention graph with a float16 KV cache fails the run's exactness check (src/engine/prefixReuseCheck.ts).
-  const inexact = model.graph.attention !== 'gqa' && model.graph.kvDtype === 'float16';
-  const prefix = options.prefixCache === false ? null : { ...planPrefixReuse(prompts, new PrefixIndex(prompts)), inexact };
+  const limits = engineLimits(model.graph, memory, options);
+  const inputs = {
+    hasAttentionMask: model.graph.hasAttentionMask,
+    hasPositionIds: model.graph.hasPositionIds,
+    hasLogitsToKeep: model.graph.hasLogitsToKeep,
+    hasLogitsIndex: source.logits === 'one-per-row' && !model.graph.hasLogitsToKeep,
+  };
+  const plan = await timer.time('plan', () => planGeneration(sequences, model.protocol, inputs, limits));
 
   const report = diagnostics.finish({
     settings,
@@ -107,5 +114,14 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
     inputLines: input.inputLines,
   });
   const exitCode = report.exit.code;
-  return { exitCode, report, requests: todo.length, refused, promptTokens, maxCompletionTokens, memory, logits, batchSize, groups, prefix };
+  return {
+    exitCode, report, requests: todo.length, refused, promptTokens, maxCompletionTokens, memory, logits: source.logits,
+    batchSize: limits.batchSize, groups: plan.groups, prefix: options.prefixCache === false ? null : prefixPlan(plan),
+  };
+}
+
+function prefixPlan({ stats }: GenerationPlan): PrefixPlan {
+  const computed = stats.prefillRealTokens;
+  const reused = stats.prefixTokensReused;
+  return { sharing: stats.prefixHits + stats.prefixComputations, promptTokens: computed + reused, computed, reused, evictions: stats.prefixEvictions };
 }

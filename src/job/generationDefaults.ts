@@ -2,6 +2,7 @@ import { JsonObject } from '../model/modelFolder';
 import { RequestParams } from '../input/request';
 import { GENERATION_PARAMS, ParamDefault } from '../params/generationParams';
 import { settingKey } from '../params/settingKey';
+import { GREEDY_PARAMS } from '../sample/samplingParams';
 
 /**
  * Defaults for every request, layered as Hugging Face does: generation_config.json is the base, CLI flags override it, and
@@ -41,8 +42,16 @@ function defaultValue(source: ParamDefault, generationConfig: JsonObject | null)
   return Array.isArray(source.value) ? [...source.value] : source.value;
 }
 
-/** What the sampling parameters are when generation_config.json does not sample: greedy, every filter off. */
-const GREEDY_BASE: Record<string, number> = { temperature: 0, top_k: 0, top_p: 1, min_p: 0 };
+/**
+ * What the sampling parameters are when generation_config.json does not sample: greedy, every filter off (the sampler's
+ * own greedy settings, by generation_config.json name).
+ */
+const GREEDY_BASE: Record<string, number> = {
+  temperature: GREEDY_PARAMS.temperature,
+  top_k: GREEDY_PARAMS.topK,
+  top_p: GREEDY_PARAMS.topP,
+  min_p: GREEDY_PARAMS.minP,
+};
 
 export function resolveDefaults(generationConfig: JsonObject | null, flags: GenerationFlags): GenerationDefaults {
   const merged: Record<string, unknown> = { escapeSpecialTokens: flags.escapeSpecialTokens ?? false };

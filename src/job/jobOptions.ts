@@ -1,7 +1,7 @@
 import { Finding } from '../diagnostics/finding';
 import { FailOn, Report } from '../diagnostics';
 import { EngineStats } from '../engine/engineStats';
-import { LoadModelOptions } from '../model/loadModel';
+import { LoadModelOptions } from '../engine/loadModel';
 import { ShardSpec } from '../shard/shardSpec';
 import { GenerationFlags } from './generationDefaults';
 import { ReportFormat } from './runDiagnostics';

@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../model/loadModel';
+import { loadModel, LoadedModel } from '../engine/loadModel';
 import { GenerateJobOptions } from './jobOptions';
 import { DiagnosticsOptions, RunDiagnostics } from './runDiagnostics';
 import { StageTimer } from './stageTimer';

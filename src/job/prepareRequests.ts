@@ -1,5 +1,5 @@
 import { GenerationRequest } from '../input/request';
-import { ModelFiles } from '../model/loadModel';
+import { ModelFiles } from '../model/modelFiles';
 import { GenerationDefaults } from './generationDefaults';
 import { prepareRequest, PreparedRequest } from './preparedRequest';
 import { RecordWriter } from './recordWriter';

@@ -1,7 +1,7 @@
 import { ContextFit, fitToContext } from '../schedule/contextFit';
 import { SequenceSpec } from '../engine/sequence';
 import { GenerationRequest } from '../input/request';
-import { LoadedModel, ModelFiles } from '../model/loadModel';
+import { ModelFiles } from '../model/modelFiles';
 import { SequenceOutput } from '../output/sequenceOutput';
 import { RequestSampler } from '../sample/sampler';
 import { resolveSampleSeed } from '../sample/seededRng';
@@ -58,52 +58,41 @@ export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly nu
 }
 
 /** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
-export function sequenceSpecs(
-  prepared: PreparedRequest,
-  model: Pick<LoadedModel, 'tokenizer' | 'tokens'>,
-  /** Called for every generated token (progress: tok/s from the first decode step). */
-  onToken?: () => void,
-): SequenceSpec<SampleSlot>[] {
-  const { settings } = prepared;
-  const eosTokenIds = model.tokens.eosTokenIds;
-  const stopIds = new Set(stopTokenIds(settings, eosTokenIds));
+export function sequenceSpecs(prepared: PreparedRequest, model: Pick<ModelFiles, 'tokenizer' | 'tokens'>): SequenceSpec<SampleSlot>[] {
+  const { settings, promptIds, request } = prepared;
+  const stopIds = stopTokenIds(settings, model.tokens.eosTokenIds);
+  const stopTokenIdSet = new Set(stopIds);
   return Array.from({ length: settings.n }, (_, sampleIndex) => {
     const output = new SequenceOutput(model.tokenizer, {
-      maxTokens: settings.maxTokens,
       minTokens: settings.minTokens,
-      stopTokenIds: stopIds,
       stopStrings: settings.stop,
       includeStopStrInOutput: settings.includeStopStrInOutput,
     });
-    return sequenceSpec({ prepared, output }, sampleIndex, eosTokenIds, onToken);
-  });
-}
-
-function sequenceSpec(slot: SampleSlot, sampleIndex: number, eosTokenIds: readonly number[], onToken?: () => void): SequenceSpec<SampleSlot> {
-  const { settings, promptIds, request } = slot.prepared;
-  return {
-    request: slot,
-    sampleIndex,
-    promptIds,
-    maxTokens: settings.maxTokens,
-    // The engine checks the stop policy once per generated token: the one place that sees every token.
-    stop: onToken ? { check: (generated: readonly number[]) => (onToken(), slot.output.check(generated)) } : slot.output,
-    sampler: new RequestSampler(
-      {
-        temperature: settings.temperature,
-        topK: settings.topK,
-        topP: settings.topP,
-        minP: settings.minP,
-        repetitionPenalty: settings.repetitionPenalty,
-        presencePenalty: settings.presencePenalty,
-        frequencyPenalty: settings.frequencyPenalty,
-        logprobs: settings.logprobs,
-        seed: resolveSampleSeed({ requestSeed: settings.requestSeed, globalSeed: settings.seed, requestId: request.id, sampleIndex }),
-      },
+    return {
+      request: { prepared, output },
+      sampleIndex,
       promptIds,
-      { minTokens: settings.minTokens, minTokensBlockedIds: stopTokenIds(settings, eosTokenIds) },
-    ),
-  };
+      maxTokens: settings.maxTokens,
+      stopTokenIds: stopTokenIdSet,
+      minTokens: settings.minTokens,
+      textStop: output.textStop,
+      sampler: new RequestSampler(
+        {
+          temperature: settings.temperature,
+          topK: settings.topK,
+          topP: settings.topP,
+          minP: settings.minP,
+          repetitionPenalty: settings.repetitionPenalty,
+          presencePenalty: settings.presencePenalty,
+          frequencyPenalty: settings.frequencyPenalty,
+          logprobs: settings.logprobs,
+          seed: resolveSampleSeed({ requestSeed: settings.requestSeed, globalSeed: settings.seed, requestId: request.id, sampleIndex }),
+        },
+        promptIds,
+        { minTokens: settings.minTokens, minTokensBlockedIds: stopIds },
+      ),
+    };
+  });
 }
 
 /** The parameters that shaped a request's output, for --echo-params: every row of the parameter table, plus the run seed. */

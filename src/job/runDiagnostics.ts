@@ -1,4 +1,3 @@
-import { RuntimeDescription } from '../runtime/stepRunner';
 import * as fs from 'node:fs';
 import {
   buildFigures,
@@ -24,7 +23,7 @@ import { ContextFit } from '../schedule/contextFit';
 import { prefixCacheOffFinding, sharedPrefixFinding } from '../diagnostics/prefixFindings';
 import { EngineStats } from '../engine/engineStats';
 import { GenerationRequest, InputError } from '../input/request';
-import { ModelFiles } from '../model/loadModel';
+import { ModelPlan } from '../engine/loadModel';
 import { addedTokenTexts } from '../tokenize/literalText';
 import { appendStepSummary } from '../diagnostics/stepSummary';
 
@@ -54,7 +53,7 @@ export class RunDiagnostics {
   private promptTokens = 0;
   private completionTokens = 0;
 
-  constructor(private readonly model: ModelFiles & { runtime: RuntimeDescription }, private readonly options: DiagnosticsOptions) {
+  constructor(private readonly model: ModelPlan, private readonly options: DiagnosticsOptions) {
     // Printed once, in the end-of-run summary (not also at load: the same message twice per run is noise).
     this.modelLevel = this.kept(modelFindings(model, { requestedBatchSize: options.requestedBatchSize }));
   }

@@ -1,9 +1,11 @@
 import { EngineStats } from '../engine/engineStats';
 import { runGenerationRetryingFailedSteps } from '../engine/retryFailedSteps';
-import { LoadedModel } from '../model/loadModel';
+import { LoadedModel } from '../engine/loadModel';
+import { GraphInfo } from '../model/graphInfo';
+import { MemoryPlan } from '../schedule/memoryBudget';
 import { effectiveBatchSize } from '../schedule/batchingSupport';
 import { GenerateJobOptions } from './jobOptions';
-import { memoryPlan } from './memoryPlan';
+import { memoryPlan, runnerMemory } from './memoryPlan';
 import { checkMemoryFloor } from './memoryFloor';
 import { PreparedRequest, sequenceSpecs } from './preparedRequest';
 import { RecordWriter } from './recordWriter';
@@ -31,14 +33,25 @@ export interface EngineRunContext {
   timer: StageTimer;
 }
 
+/** The engine's limits for a run on this graph and memory plan (a real run and a dry run alike). */
+export function engineLimits(graph: GraphInfo, memory: MemoryPlan, options: Pick<GenerateJobOptions, 'batchSize' | 'prefixCache'>) {
+  return {
+    batchSize: effectiveBatchSize(graph, options.batchSize),
+    maxBatchTokens: memory.maxBatchTokens,
+    maxCacheTokens: memory.maxCacheTokens,
+    prefixCache: options.prefixCache,
+  };
+}
+
 /** Step 4: runs every sample of every prepared request through the engine; records are written as requests complete. */
 export async function runEngine(prepared: readonly PreparedRequest[], context: EngineRunContext, options: EngineRunOptions): Promise<EngineRun> {
   const { model, timer } = context;
-  const specs = prepared.flatMap((request) => sequenceSpecs(request, model, options.onToken));
-  const memory = memoryPlan(model, options);
+  const specs = prepared.flatMap((request) => sequenceSpecs(request, model));
+  const source = runnerMemory(model.runner);
+  const memory = memoryPlan(model, source, options);
   if (options.maxMemory !== undefined) {
     const longest = Math.max(0, ...prepared.map((request) => request.promptIds.length + request.settings.maxTokens));
-    checkMemoryFloor(memory, longest, (budgetBytes) => memoryPlan(model, { ...options, maxMemory: budgetBytes }));
+    checkMemoryFloor(memory, longest, (budgetBytes) => memoryPlan(model, source, { ...options, maxMemory: budgetBytes }));
   }
   const handlers = new SequenceHandlers({
     model,
@@ -49,16 +62,11 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     onProgress: options.onProgress,
     log: options.log,
   });
-  const limits = {
-    batchSize: effectiveBatchSize(model.graph, options.batchSize),
-    maxBatchTokens: memory.maxBatchTokens,
-    maxCacheTokens: memory.maxCacheTokens,
-    signal: options.signal,
-    prefixCache: options.prefixCache,
-  };
+  const limits = { ...engineLimits(model.graph, memory, options), signal: options.signal, onToken: options.onToken };
   options.onStart?.(prepared.length);
-  const runner = options.steps ? options.steps.track(model.runner) : model.runner;
-  const result = await runGenerationRetryingFailedSteps(runner, model.protocol, specs, limits, handlers.engineHandlers);
+  // Steps counted while in flight (a second Ctrl-C waits for the one running).
+  const batch = options.steps ? model.batchRunner.withRunner(options.steps.track(model.runner)) : model.batchRunner;
+  const result = await runGenerationRetryingFailedSteps(batch, specs, limits, handlers.engineHandlers);
   timer.add('prefill', result.stats.prefillMs);
   timer.add('decode', result.stats.decodeMs);
   return { stats: result.stats, unfinished: new Set(result.unfinished.map((spec) => spec.request.prepared)).size };

@@ -1,6 +1,6 @@
 import { RetryHandlers } from '../engine/retryFailedSteps';
 import { FinishedSequence, SequenceSpec } from '../engine/sequence';
-import { LoadedModel } from '../model/loadModel';
+import { LoadedModel } from '../engine/loadModel';
 import { finishedSample, sampleResult } from '../output/finishedSample';
 import { SampleSlot } from './preparedRequest';
 import { RecordWriter } from './recordWriter';

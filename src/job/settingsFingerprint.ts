@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { ModelFiles } from '../model/loadModel';
+import { ModelFiles } from '../model/modelFiles';
 import { GenerationDefaults } from './generationDefaults';
 
 /**

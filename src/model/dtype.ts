@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import type { DeviceName } from '../runtime/device';
+import type { DeviceName } from '../deviceName';
 import { DTYPE_NAMES, DtypeName, isDtypeName, onnxFileForDtype } from '../dtypeFiles';
 
 export type DtypeRequest = DtypeName | 'auto';

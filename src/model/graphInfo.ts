@@ -6,6 +6,7 @@
 import * as path from 'path';
 import { promises as fsp } from 'fs';
 import { AttentionKind } from '../attentionKind';
+import { KvDtype } from '../kvDtype';
 import {
   ByteSource,
   openFileSource,
@@ -45,7 +46,7 @@ export interface GraphInfo {
   opTypes: Record<string, number>;
   attention: AttentionKind;
   rotary: RotaryForm;
-  kvDtype: 'float32' | 'float16';
+  kvDtype: KvDtype;
   logitsDtype: string;
   numLayers: number;
   numKvHeads?: number;

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
 import { ensureTinyModel } from '../tinymodel';
-import type { DeviceName } from '../runtime/device';
+import type { DeviceName } from '../deviceName';
 import { DtypeName } from '../dtypeFiles';
 import { DtypeRequest, selectLocalDtype } from './dtype';
 import { DownloadProgress } from './hub/downloadEvents';

@@ -18,7 +18,7 @@ export interface FinishedSample {
 /** The engine reports tokens and the verdict; the sequence's own output processor holds the text it cut. */
 export function finishedSample(sequence: FinishedSequence<unknown>, output: SequenceOutput): FinishedSample {
   return {
-    text: output.text,
+    text: output.textOf(sequence),
     stopString: output.stopString,
     finishReason: sequence.finishReason,
     stopTokenId: sequence.stopTokenId,

@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { physicalLines } from '../input/physicalLines';
 
 export interface FileLine {
   /** 1-based physical line number. */
@@ -11,26 +12,11 @@ export interface FileLine {
   terminated: boolean;
 }
 
-/**
- * Streams a file's lines with their byte offsets, splitting on `\n` bytes (so multi-byte UTF-8
- * characters are never cut), so a caller can index a large file and copy lines back byte for byte later.
- */
+/** Streams a file's lines with their byte offsets (the one line splitter, input/physicalLines.ts). */
 export async function* readLines(path: string): AsyncGenerator<FileLine> {
-  let carry: Buffer = Buffer.alloc(0);
-  let carryOffset = 0;
-  let lineNumber = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-    let start = 0;
-    for (let newline = data.indexOf(0x0a, start); newline !== -1; newline = data.indexOf(0x0a, start)) {
-      lineNumber += 1;
-      yield { lineNumber, offset: carryOffset + start, bytes: data.subarray(start, newline), terminated: true };
-      start = newline + 1;
-    }
-    carry = data.subarray(start);
-    carryOffset += start;
+  for await (const line of physicalLines(createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)) {
+    yield { lineNumber: line.lineNumber, offset: line.offset, bytes: line.bytes!, terminated: line.terminated };
   }
-  if (carry.length > 0) yield { lineNumber: lineNumber + 1, offset: carryOffset, bytes: carry, terminated: false };
 }
 
 /** The line as text, without a trailing `\r` or a UTF-8 byte order mark. */

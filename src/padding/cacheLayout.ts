@@ -9,7 +9,7 @@
  */
 export interface CacheLayout {
   readonly name: 'mask-aligned' | 'compacted';
-  realSlots(maskRow: Uint8Array, count: number): number[];
+  realSlots(maskRow: BigInt64Array, count: number): number[];
   /**
    * Whether one step may append several tokens to several rows that already have a past. onnxruntime's
    * GroupQueryAttention refuses it ("batch_size must be 1 when sequence_length > 1 and past context is given").
@@ -22,7 +22,7 @@ export const maskAlignedLayout: CacheLayout = {
   multiRowExtend: true,
   realSlots(maskRow) {
     const slots: number[] = [];
-    for (let j = 0; j < maskRow.length; j++) if (maskRow[j]) slots.push(j);
+    for (let j = 0; j < maskRow.length; j++) if (maskRow[j] !== 0n) slots.push(j);
     return slots;
   },
 };

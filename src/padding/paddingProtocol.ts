@@ -1,16 +1,17 @@
+import { AttentionKind } from '../attentionKind';
 import { KvCache } from '../runtime/kvCache';
 import { StepFeeds } from '../runtime/stepFeeds';
 import { StepRunner } from '../runtime/stepRunner';
-import { BatchRows, maskToInt64 } from './batchRows';
+import { appendMaskColumns, BatchRows, compactMask } from './batchRows';
 import { CacheLayout, compactedLayout, maskAlignedLayout } from './cacheLayout';
+import { PaddingSide } from './paddingSide';
 
-export type PaddingSide = 'left' | 'right';
-import { AttentionKind } from '../attentionKind';
+export type { PaddingSide } from './paddingSide';
 
 /**
  * The padding protocol: the one place that decides, for a whole run, how prompts are padded, what mask and position ids
  * each step gets, where each row's next-token logits are read, how the cache grows, and how rows are removed or added.
- * The generation loop only calls these methods; it never looks at the graph kind.
+ * The batch runner (batchRunner.ts) applies it to a runtime; nothing else looks at the graph kind.
  *
  * Why right padding is the default for every graph kind (measured, see NOTES.md):
  * - GroupQueryAttention derives everything from `seqlens_k = sum(mask) - 1` and assumes a row's real tokens are at slots
@@ -29,6 +30,9 @@ import { AttentionKind } from '../attentionKind';
  *   to slots 0..count-1 of a fresh cache, mask `1…1 0…0`, width = longest row. Holes disappear, so the cache never grows
  *   past the longest live row. Any row-set change copies the cache anyway, so compaction costs nothing extra.
  * Left side mirrors this: pads first, real tokens right-aligned, position ids = count of real tokens before the column.
+ *
+ * The mask is int64 from the start (what the graph reads) and is kept from step to step: an extend appends its columns in
+ * the same memory while it has room, so a decode step neither makes a new mask nor converts one.
  */
 export class PaddingProtocol {
   constructor(
@@ -42,35 +46,28 @@ export class PaddingProtocol {
   }
 
   /** Feeds for a padded prefill of several prompts (empty past). */
-  prefill(prompts: number[][]): StepFeeds {
+  prefill(prompts: readonly (readonly number[])[]): StepFeeds {
     const batch = prompts.length;
     const seqLen = Math.max(...prompts.map((p) => p.length));
     if (seqLen === 0) throw new Error('cannot prefill empty prompts');
     const inputIds = new BigInt64Array(batch * seqLen).fill(BigInt(this.padTokenId));
-    const mask = new Uint8Array(batch * seqLen);
     const positionIds = new BigInt64Array(batch * seqLen);
     const logitColumns: number[] = [];
     prompts.forEach((prompt, b) => {
       const offset = this.side === 'right' ? 0 : seqLen - prompt.length;
-      for (let i = 0; i < prompt.length; i++) {
-        inputIds[b * seqLen + offset + i] = BigInt(prompt[i]);
-        mask[b * seqLen + offset + i] = 1;
-      }
+      for (let i = 0; i < prompt.length; i++) inputIds[b * seqLen + offset + i] = BigInt(prompt[i]);
       for (let j = 0; j < seqLen; j++) {
         positionIds[b * seqLen + j] = BigInt(this.side === 'right' ? j : Math.max(j - offset, 0));
       }
       logitColumns.push(offset + prompt.length - 1);
     });
-    return {
-      batch, seqLen, inputIds, positionIds, logitColumns,
-      attentionMask: maskToInt64(mask), mask, maskWidth: seqLen,
-      past: null,
-    };
+    const attentionMask = compactMask(prompts.map((p) => p.length), seqLen, this.side);
+    return { batch, seqLen, inputIds, positionIds, logitColumns, attentionMask, maskWidth: seqLen, past: null };
   }
 
   /** The batch state after a prefill step, from its feeds and the graph's `present` cache. */
-  afterPrefill(feeds: StepFeeds, present: KvCache, prompts: number[][]): BatchRows {
-    return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: prompts.map((p) => p.length) };
+  afterPrefill(feeds: StepFeeds, present: KvCache, prompts: readonly (readonly number[])[]): BatchRows {
+    return { cache: present, mask: feeds.attentionMask, width: feeds.maskWidth, counts: prompts.map((p) => p.length) };
   }
 
   /**
@@ -78,26 +75,31 @@ export class PaddingProtocol {
    * cached prefixes. A row adding fewer tokens than the longest is padded at the end with pads that this step computes as
    * real tokens (mask 1): every graph kind then reads each row's right past length (GroupQueryAttention derives it as
    * seqlens_k + 1 − S), and the row's real tokens never see the pads, which come after them. `afterExtend` drops the pads.
+   * The rows are consumed: their mask becomes the step's (grown in place).
    */
-  extend(rows: BatchRows, tokens: number[][]): StepFeeds {
+  extend(rows: BatchRows, tokens: readonly (readonly number[])[]): StepFeeds {
     const batch = tokens.length;
-    const seqLen = Math.max(...tokens.map((t) => t.length));
-    if (tokens.some((t) => t.length === 0)) throw new Error('extend: every row must add at least one token');
-    const width = rows.width + seqLen;
-    const mask = new Uint8Array(batch * width);
-    const inputIds = new BigInt64Array(batch * seqLen).fill(BigInt(this.padTokenId));
+    let seqLen = 0;
+    for (const t of tokens) {
+      if (t.length === 0) throw new Error('extend: every row must add at least one token');
+      if (t.length > seqLen) seqLen = t.length;
+    }
+    const inputIds = new BigInt64Array(batch * seqLen);
     const positionIds = new BigInt64Array(batch * seqLen);
+    const logitColumns = new Array<number>(batch);
+    const pad = BigInt(this.padTokenId);
     for (let b = 0; b < batch; b++) {
-      mask.set(rows.mask.subarray(b * rows.width, (b + 1) * rows.width), b * width);
+      const row = tokens[b];
+      const count = rows.counts[b];
       for (let i = 0; i < seqLen; i++) {
-        mask[b * width + rows.width + i] = 1;
-        if (i < tokens[b].length) inputIds[b * seqLen + i] = BigInt(tokens[b][i]);
-        positionIds[b * seqLen + i] = BigInt(rows.counts[b] + i);
+        inputIds[b * seqLen + i] = i < row.length ? BigInt(row[i]) : pad;
+        positionIds[b * seqLen + i] = BigInt(count + i);
       }
+      logitColumns[b] = row.length - 1;
     }
     return {
-      batch, seqLen, inputIds, positionIds, attentionMask: maskToInt64(mask), mask, maskWidth: width,
-      logitColumns: tokens.map((t) => t.length - 1),
+      batch, seqLen, inputIds, positionIds, logitColumns,
+      attentionMask: appendMaskColumns(rows.mask, batch, rows.width, seqLen), maskWidth: rows.width + seqLen,
       past: rows.cache,
     };
   }
@@ -107,42 +109,53 @@ export class PaddingProtocol {
    * shorter row become holes (mask 0), which the next rebuild removes.
    */
   afterExtend(rows: BatchRows, feeds: StepFeeds, present: KvCache): BatchRows {
-    const added = feeds.logitColumns.map((column) => column + 1);
-    let mask = feeds.mask;
-    if (added.some((n) => n !== feeds.seqLen)) {
-      mask = feeds.mask.slice();
-      added.forEach((n, b) => mask.fill(0, b * feeds.maskWidth + rows.width + n, (b + 1) * feeds.maskWidth));
+    const mask = feeds.attentionMask;
+    const counts = new Array<number>(rows.counts.length);
+    for (let b = 0; b < counts.length; b++) {
+      const added = feeds.logitColumns[b] + 1;
+      if (added !== feeds.seqLen) mask.fill(0n, b * feeds.maskWidth + rows.width + added, (b + 1) * feeds.maskWidth);
+      counts[b] = rows.counts[b] + added;
     }
-    return { cache: present, mask, width: feeds.maskWidth, counts: rows.counts.map((c, b) => c + added[b]) };
+    return { cache: present, mask, width: feeds.maskWidth, counts };
+  }
+
+  /** Rows holding `counts[b]` real tokens each at slots 0..count-1 of `cache` (a gather's result), laid out by this protocol. */
+  rowsOf(cache: KvCache, counts: number[], width: number): BatchRows {
+    return { cache, mask: compactMask(counts, width, this.side), width, counts };
   }
 
   /**
-   * A new batch made of the listed rows of one or more batches (row removal, admission of newly prefilled rows, or both),
-   * compacted: each row's real tokens at the protocol's side, no holes. The runner does the copy, into memory it owns
-   * (possibly the memory of a source batch, which is consumed).
+   * The slots of a compacted copy of the listed rows (row removal, admission of newly prefilled rows, prefix copies):
+   * each row's real tokens at the protocol's side, no holes, `width` = the longest row.
    */
-  rebuild(parts: { rows: BatchRows; keep: number[] }[], runner: Pick<StepRunner, 'gather' | 'recycle'>): BatchRows | null {
-    // A batch none of whose rows stay (a finished wave) gives its memory back first, so the new batch can be copied into it.
-    for (const { rows, keep } of parts) if (keep.length === 0) runner.recycle?.(rows.cache);
-    const picked = parts.flatMap(({ rows, keep }) => keep.map((row) => ({ rows, row })));
-    if (picked.length === 0) return null;
+  compactedSources(picked: readonly { rows: BatchRows; row: number }[]): { width: number; counts: number[]; sources: { cache: KvCache; row: number; slots: number[] }[] } {
     const counts = picked.map(({ rows, row }) => rows.counts[row]);
     const width = Math.max(...counts);
-    const mask = new Uint8Array(picked.length * width);
-    const sources = picked.map(({ rows, row }, b) => {
+    const sources = picked.map(({ rows, row }) => {
       const count = rows.counts[row];
       const maskRow = rows.mask.subarray(row * rows.width, (row + 1) * rows.width);
       const real = this.layout.realSlots(maskRow, count);
       if (real.length !== count) throw new Error(`cache layout found ${real.length} real slots for a row of ${count} tokens`);
       const offset = this.side === 'right' ? 0 : width - count;
       const slots = new Array<number>(width).fill(-1);
-      for (let j = 0; j < count; j++) {
-        slots[offset + j] = real[j];
-        mask[b * width + offset + j] = 1;
-      }
+      for (let j = 0; j < count; j++) slots[offset + j] = real[j];
       return { cache: rows.cache, row, slots };
     });
-    return { cache: runner.gather(width, sources), mask, width, counts };
+    return { width, counts, sources };
+  }
+
+  /**
+   * A new batch made of the listed rows of one or more batches (row removal, admission of newly prefilled rows, or both),
+   * compacted: each row's real tokens at the protocol's side, no holes. The runner does the copy, into memory it owns
+   * (possibly the memory of a source batch, which is consumed). A row may be listed more than once (samples of one prompt).
+   */
+  rebuild(parts: { rows: BatchRows; keep: number[] }[], runner: Pick<StepRunner, 'gather' | 'recycle'>): BatchRows | null {
+    // A batch none of whose rows stay (a finished wave) gives its memory back first, so the new batch can be copied into it.
+    for (const { rows, keep } of parts) if (keep.length === 0) runner.recycle?.(rows.cache);
+    const picked = parts.flatMap(({ rows, keep }) => keep.map((row) => ({ rows, row })));
+    if (picked.length === 0) return null;
+    const { width, counts, sources } = this.compactedSources(picked);
+    return this.rowsOf(runner.gather(width, sources), counts, width);
   }
 }
 

@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../errors';
 
-export const DEVICE_NAMES = ['cpu', 'cuda'] as const;
-export type DeviceName = (typeof DEVICE_NAMES)[number];
+import { DeviceName } from '../deviceName';
+
+export type { DeviceName } from '../deviceName';
 
 /** Providers in priority order: nodes a GPU provider cannot run fall back to the CPU provider. */
 export function executionProvidersFor(device: DeviceName): string[] {

@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { executionProvidersFor, DeviceName } from './device';
 import { GatherSource, gatherLayer, KvCache } from './kvCache';
-import { allocateKv, KvArray, KvDtype, KvShape } from './kvShape';
+import { allocateKv, declaredKvShape, KvArray, KvShape } from './kvShape';
 import { LogitsView } from './logitsView';
 import { sessionConfigEntries, RuntimeSessionSettings } from './sessionOptions';
 import { StepFeeds } from './stepFeeds';
@@ -39,12 +39,8 @@ export class NodeRunner implements ModelRunner {
       executionMode: 'sequential',
       extra: { session: sessionConfigEntries(settings) },
     });
-    const layers = session.inputNames.filter((n) => /^past_key_values\.\d+\.key$/.test(n)).length;
     const keyMeta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
-    const dtype: KvDtype = keyMeta && keyMeta.isTensor && keyMeta.type === 'float16' ? 'float16' : 'float32';
-    const dims = keyMeta && keyMeta.isTensor ? keyMeta.shape : [];
-    const numeric = (value: unknown, otherwise: number) => (typeof value === 'number' && value > 0 ? value : otherwise);
-    const kvShape: KvShape = { layers, dtype, kvHeads: numeric(dims[1], fallback.kvHeads), headDim: numeric(dims[3], fallback.headDim) };
+    const kvShape = declaredKvShape(session.inputNames, keyMeta && keyMeta.isTensor ? { type: keyMeta.type, dims: keyMeta.shape } : undefined, fallback);
     const runtime: RuntimeDescription = {
       name: 'onnxruntime-node',
       version: ort.env.versions.common,
@@ -69,7 +65,9 @@ export class NodeRunner implements ModelRunner {
       ortFeeds[`past_key_values.${i}.key`] = this.pastTensor(feeds, (c) => c.keys[i]);
       ortFeeds[`past_key_values.${i}.value`] = this.pastTensor(feeds, (c) => c.values[i]);
     }
+    const runStarted = performance.now();
     const outputs = (await this.session.run(ortFeeds)) as Record<string, ort.Tensor>;
+    this.stats.runMs += performance.now() - runStarted;
     const logitsTensor = outputs.logits;
     const [, kept, vocab] = logitsTensor.dims.map(Number);
     const logits = new LogitsView(

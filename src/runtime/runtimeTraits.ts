@@ -1,13 +1,12 @@
+import { DIRECT_KV_COPIES } from './direct/kvMemoryPool';
 import { RuntimeDescription } from './stepRunner';
 
-/**
- * Copies of the KV cache a runtime holds at once, for the memory budget: onnxruntime-node holds the past, the present
- * onnxruntime computes and the JS copy of it; the direct runtime the live cache plus its pool's spares (at most 1.5 ×
- * its largest memory: the copy made while the cache grows, or the alternating buffer of a plain graph, and prefill or
- * prefix copies), all with a quarter of headroom.
- */
+/** onnxruntime-node holds the past it was given, the present onnxruntime computes and the JS copy `run` returns of it. */
+const NODE_KV_COPIES = 3;
+
+/** Copies of the KV cache a runtime holds at once, for the memory budget (the direct runtime's follow from its pool). */
 export function kvCopiesOf(runtime: RuntimeDescription['name']): number {
-  return runtime === 'onnxruntime-node' ? 3 : 2.5;
+  return runtime === 'onnxruntime-node' ? NODE_KV_COPIES : DIRECT_KV_COPIES;
 }
 
 /** What a decode step does with the KV cache on this runtime and graph (the report's `model.runtime.kv_handling`). */

@@ -6,10 +6,8 @@ export interface StepFeeds {
   /** New tokens per row in this step. */
   seqLen: number;
   inputIds: BigInt64Array;
-  /** [batch × maskWidth], covering past + new tokens: what the graph gets. */
+  /** [batch × maskWidth], covering past + new tokens: what the graph gets (the protocol keeps it as the next batch mask). */
   attentionMask: BigInt64Array;
-  /** The same mask as bytes: the protocol keeps it as the next batch mask without converting back. */
-  mask: Uint8Array;
   maskWidth: number;
   positionIds: BigInt64Array;
   /** For each row, the column (0..seqLen-1) of this step's output whose logits predict the row's next token. */

@@ -25,6 +25,8 @@ export interface RunnerStats {
   peakLogitsElements: number;
   /** KV memory newly allocated (bytes): grows at capacity changes only when the runtime reuses its buffers. */
   kvBytesAllocated: number;
+  /** Time inside the runtime's own run call (ms, summed over steps): what is not the model is the rest of a step. */
+  runMs: number;
 }
 
 /** Which runtime runs the graph, and why when it is not the preferred one. */
@@ -69,7 +71,7 @@ export interface ModelRunner extends StepRunner {
 }
 
 export function emptyRunnerStats(): RunnerStats {
-  return { steps: 0, logitsElements: 0, peakLogitsElements: 0, kvBytesAllocated: 0 };
+  return { steps: 0, logitsElements: 0, peakLogitsElements: 0, kvBytesAllocated: 0, runMs: 0 };
 }
 
 export function countLogits(stats: RunnerStats, logits: LogitsView): void {

@@ -12,6 +12,15 @@ export interface SampledToken {
   topLogprobs?: TokenLogprob[];
 }
 
+/**
+ * Masks the tokens not allowed next (a row's constraint): sets their logits to -Infinity, in place, on a working copy.
+ * `active: false` skips it (and the copy it needs).
+ */
+export interface LogitsMask {
+  readonly active?: boolean;
+  mask(logits: Float32Array): void;
+}
+
 export interface RequestSamplerOptions {
   /** min_tokens: `minTokensBlockedIds` cannot be chosen until this many tokens have been generated. */
   minTokens?: number;
@@ -59,18 +68,41 @@ export class RequestSampler {
     return this.generated;
   }
 
-  /** Picks the next token from this row's next-token logits and records it as generated. */
-  next(logits: Float32Array): SampledToken {
-    const processed = processLogits(scratchCopy(logits), this.params, this.history());
-    const index = isGreedy(this.params)
-      ? argmax(processed.logits)
-      : drawCategorical(processed.logits, this.generator().random());
-    if (index < 0) throw new Error('cannot choose a token: every logit is masked or NaN');
-    const tokenId = processed.tokenIds === null ? index : processed.tokenIds[index];
+  /**
+   * Picks the next token from this row's next-token logits (read only) and records it as generated. `constraint`, when
+   * given, masks a working copy first (before penalties and sampling).
+   */
+  next(logits: Float32Array, constraint?: LogitsMask): SampledToken {
+    if (constraint?.active === false) constraint = undefined;
+    let tokenId: number;
+    if (!constraint && this.plainGreedy()) {
+      // Nothing would change the row: the argmax of the runner's own buffer, no copy of the vocabulary.
+      tokenId = argmax(logits);
+      if (tokenId < 0) throw new Error('cannot choose a token: every logit is masked or NaN');
+    } else {
+      const row = scratchCopy(logits);
+      constraint?.mask(row);
+      const processed = processLogits(row, this.params, this.history());
+      const index = isGreedy(this.params)
+        ? argmax(processed.logits)
+        : drawCategorical(processed.logits, this.generator().random());
+      if (index < 0) throw new Error('cannot choose a token: every logit is masked or NaN');
+      tokenId = processed.tokenIds === null ? index : processed.tokenIds[index];
+    }
     this.record(tokenId);
     if (this.params.logprobs <= 0) return { tokenId };
     const { logprob, topLogprobs } = computeLogprobs(logits, tokenId, this.params.logprobs);
     return { tokenId, logprob, topLogprobs };
+  }
+
+  /**
+   * Greedy with no processor that changes the row: no repetition, presence or frequency penalty, and min_tokens reached
+   * (or nothing to block). processLogits would leave the row as it is, so the argmax can read the logits in place.
+   */
+  private plainGreedy(): boolean {
+    const p = this.params;
+    return isGreedy(p) && p.repetitionPenalty === 1 && p.presencePenalty === 0 && p.frequencyPenalty === 0 &&
+      (this.generated >= this.minTokens || this.minTokensBlockedIds.length === 0);
   }
 
   private history(): SamplingHistory {

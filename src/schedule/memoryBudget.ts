@@ -17,10 +17,14 @@ export interface MemoryBudgetInput {
   kvCopies: number;
   /** --max-batch-tokens when given: never raised, only lowered to fit the budget. */
   requestedMaxBatchTokens?: number;
+  /** Memory the budget must leave to other uses, by name (none yet): taken off before the split. */
+  reserved?: Readonly<Record<string, number>>;
 }
 
 export interface MemoryPlan {
   budgetBytes: number;
+  /** The budget's part left to other uses (MemoryBudgetInput.reserved). */
+  reservedBytes: number;
   kvBytesPerToken: number;
   /** Prefill tokens per step (pads included); longer prompts are chunked. */
   maxBatchTokens: number;
@@ -46,12 +50,14 @@ export function prefillStepBytes(input: MemoryBudgetInput, tokens: number): numb
 /** Splits a memory budget into a prefill size and a KV cache size; the scheduler admits within both. */
 export function planMemory(input: MemoryBudgetInput): MemoryPlan {
   const kvBytesPerToken = kvBytesPerTokenOf(input.kv);
-  const prefillBudget = input.budgetBytes * PREFILL_SHARE;
+  const reservedBytes = Object.values(input.reserved ?? {}).reduce((sum, bytes) => sum + bytes, 0);
+  const available = Math.max(0, input.budgetBytes - reservedBytes);
+  const prefillBudget = available * PREFILL_SHARE;
   let maxBatchTokens = input.requestedMaxBatchTokens ?? 2048;
   while (maxBatchTokens > 16 && prefillStepBytes(input, maxBatchTokens) > prefillBudget) maxBatchTokens = Math.floor(maxBatchTokens * 0.8);
   const prefillBytes = prefillStepBytes(input, maxBatchTokens);
-  const maxCacheTokens = Math.max(1, Math.floor((input.budgetBytes - prefillBytes) / (kvBytesPerToken * input.kvCopies)));
-  return { budgetBytes: input.budgetBytes, kvBytesPerToken, maxBatchTokens, maxCacheTokens, prefillBytes };
+  const maxCacheTokens = Math.max(1, Math.floor((available - prefillBytes) / (kvBytesPerToken * input.kvCopies)));
+  return { budgetBytes: input.budgetBytes, reservedBytes, kvBytesPerToken, maxBatchTokens, maxCacheTokens, prefillBytes };
 }
 
 /** What the default budget is computed from (injectable for tests). */

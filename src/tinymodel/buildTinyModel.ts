@@ -7,7 +7,8 @@ import { OnnxGraphBuilder } from './onnxGraphBuilder';
 import { buildQwen3GqaGraph } from './qwen3GqaGraph';
 import { buildQwen3PlainGraph } from './qwen3PlainGraph';
 import { WeightSpec, generateWeight, qwen3WeightSpecs, totalWeightBytes } from './qwen3Weights';
-import { TinyModelOptions, resolveTinyOptions } from './tinyModelOptions';
+import { resolveTinyOptions } from './resolveTinyOptions';
+import { TinyModelOptions } from './tinyModelOptions';
 import { storeWeight } from './variantWeights';
 import { EmbeddedWeightSink, ExternalDataSink, WeightSink } from './weightSink';
 

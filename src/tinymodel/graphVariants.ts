@@ -1,5 +1,6 @@
 import { DTYPE_NAMES, DtypeName, isDtypeName, onnxFileForDtype } from '../dtypeFiles';
-import type { KvDtype, TinyModelOptions } from './tinyModelOptions';
+import { TINY_QUANTIZATIONS, WEIGHT_DTYPES } from './tinyModelOptions';
+import type { KvDtype, TinyModelOptions, TinyQuantization, WeightDtype } from './tinyModelOptions';
 
 /**
  * The graph files one tiny-model folder can hold, named and built the way transformers.js's scripts/quantize.py
@@ -19,13 +20,6 @@ import type { KvDtype, TinyModelOptions } from './tinyModelOptions';
  * included: in those files a row's result depends on its batch-mates, as in the real exports.
  * MatMulNBits / MatMulBnb4 run another CPU kernel for a single row than for several: last-bit differences only.
  */
-
-/** How the linear projections of one graph are stored: float, or a quantizer's format. */
-export type TinyQuantization = 'none' | 'q4' | 'q8' | 'int8' | 'uint8' | 'bnb4';
-export type WeightDtype = 'float32' | 'float16';
-
-export const TINY_QUANTIZATIONS: readonly TinyQuantization[] = ['none', 'q4', 'q8', 'int8', 'uint8', 'bnb4'];
-export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16'];
 
 /** MatMul4BitsQuantizer's default block size (transformers.js's q4/q4f16). */
 export const Q4_BLOCK_SIZE = 32;

@@ -1,6 +1,8 @@
 import type { AttentionKind } from '../attentionKind';
 import type { DtypeName } from '../dtypeFiles';
-import { TinyQuantization, WeightDtype, resolveGraphVariants } from './graphVariants';
+import type { KvDtype } from '../kvDtype';
+
+export type { KvDtype } from '../kvDtype';
 
 /** How attention is expressed in the graph (see NOTES.md "Two attention styles"). */
 export type TinyAttention = AttentionKind;
@@ -10,7 +12,12 @@ export type TinyAttention = AttentionKind;
  * the past length; position_ids unused), like onnxruntime-genai's CPU exports.
  */
 export type GqaRotary = 'op' | 'fused';
-export type KvDtype = 'float32' | 'float16';
+/** How the linear projections of one graph are stored: float, or a quantizer's format (see graphVariants.ts). */
+export type TinyQuantization = 'none' | 'q4' | 'q8' | 'int8' | 'uint8' | 'bnb4';
+export type WeightDtype = 'float32' | 'float16';
+
+export const TINY_QUANTIZATIONS: readonly TinyQuantization[] = ['none', 'q4', 'q8', 'int8', 'uint8', 'bnb4'];
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['float32', 'float16'];
 
 export const TINY_ATTENTIONS: readonly TinyAttention[] = ['plain', 'gqa'];
 export const GQA_ROTARIES: readonly GqaRotary[] = ['op', 'fused'];
@@ -83,48 +90,3 @@ export const DEFAULT_TINY_OPTIONS: Readonly<TinyModelOptions> = Object.freeze({
   attention: 'plain',
   kvDtype: 'float32',
 });
-
-/** Fills defaults and checks the shape; throws an Error whose message names the bad option. */
-export function resolveTinyOptions(overrides: Partial<TinyModelOptions> = {}): TinyModelOptions {
-  const options: TinyModelOptions = { ...DEFAULT_TINY_OPTIONS, ...overrides };
-  const positive: (keyof TinyModelOptions)[] = [
-    'layers', 'hiddenSize', 'heads', 'kvHeads', 'headDim', 'intermediateSize', 'vocabSize', 'maxPositionEmbeddings',
-  ];
-  for (const key of positive) {
-    const value = options[key];
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-      throw new Error(`${key} must be a positive integer (got ${String(value)})`);
-    }
-  }
-  if (!Number.isSafeInteger(options.seed) || options.seed < 0 || options.seed > 0xffffffff) {
-    throw new Error(`seed must be an integer in 0..4294967295 (got ${options.seed})`);
-  }
-  if (options.heads % options.kvHeads !== 0) {
-    throw new Error(`heads (${options.heads}) must be a multiple of kvHeads (${options.kvHeads})`);
-  }
-  if (options.headDim % 2 !== 0) throw new Error(`headDim must be even for rotary embeddings (got ${options.headDim})`);
-  if (options.vocabSize < QWEN3_TOKENIZER_SIZE) {
-    throw new Error(`vocabSize must be at least ${QWEN3_TOKENIZER_SIZE}, the Qwen3 tokenizer's size (got ${options.vocabSize})`);
-  }
-  if (!(options.ropeTheta > 0) || !(options.rmsNormEps > 0)) throw new Error('ropeTheta and rmsNormEps must be positive');
-  if (!(options.externalDataThresholdBytes >= 0)) throw new Error('externalDataThresholdBytes must be >= 0');
-  resolveVariant(options);
-  return options;
-}
-
-function resolveVariant(options: TinyModelOptions): void {
-  const oneOf = <T extends string>(key: keyof TinyModelOptions, allowed: readonly T[]): void => {
-    if (!allowed.includes(options[key] as T)) {
-      throw new Error(`${key} must be one of ${allowed.join(', ')} (got ${String(options[key])})`);
-    }
-  };
-  oneOf('attention', TINY_ATTENTIONS);
-  oneOf('kvDtype', KV_DTYPES);
-  if (options.attention === 'gqa') {
-    options.rotary ??= DEFAULT_GQA_ROTARY;
-    oneOf('rotary', GQA_ROTARIES);
-  } else if (options.rotary !== undefined) {
-    throw new Error(`rotary applies only to attention 'gqa' (got rotary ${String(options.rotary)} with attention ${options.attention})`);
-  }
-  resolveGraphVariants(options);
-}

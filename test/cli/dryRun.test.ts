@@ -23,7 +23,7 @@ test('--dry-run prints per-request token counts on stdout and the plan on stderr
   expect(dry.status).toBe(0);
   const planned = parseJsonl(dry.stdout);
   expect(planned).toHaveLength(13);
-  const planMatch = /planned: (\d+) prefill groups? at batch size ≤ 4/.exec(dry.stderr);
+  const planMatch = /planned: (\d+) prefill groups? at batch size ≤ 4 .*?, (\d+) prefill steps?,/.exec(dry.stderr);
   expect(planMatch).not.toBeNull();
   expect(dry.stderr).toMatch(/dry run: 13 requests to run; \d+ prompt tokens, at most \d+ completion tokens; nothing generated/);
   expect(dry.stderr).toMatch(/memory: budget \d+ MB; KV \d+ bytes per token; prefill ≤ \d+ tokens per step; cache ≤ \d+ tokens/);
@@ -35,8 +35,8 @@ test('--dry-run prints per-request token counts on stdout and the plan on stderr
     expect(line.prompt_tokens).toBe(record.usage.prompt_tokens);
     expect(line.max_tokens).toBe(record.usage.completion_tokens); // --ignore-eos: every output runs to max_tokens
   }
-  // With every output at max_tokens the plan is exact: the same prefill groups as the real scheduler.
-  expect(JSON.parse(fs.readFileSync(report, 'utf8')).figures.batches).toBe(Number(planMatch![1]));
+  // With every output at max_tokens the plan is exact: the same prefill steps as the real run.
+  expect(JSON.parse(fs.readFileSync(report, 'utf8')).figures.batches).toBe(Number(planMatch![2]));
 });
 
 test('--dry-run loads no session and writes nothing: a graph onnxruntime cannot run still plans; the real run fails', () => {

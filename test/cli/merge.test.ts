@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerMerge } from '../../src/cli/commands/merge';
 import { UserError } from '../../src/errors';
 import { naturalCompare } from '../../src/merge/expandFileArguments';
+import { writeShards } from '../helpers/shardFiles';
 import { tempDir } from '../helpers/testModels';
 
 let dir: string;
@@ -19,7 +20,6 @@ beforeEach(() => {
 afterEach(() => {
   jest.restoreAllMocks();
   process.exitCode = undefined;
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function runMerge(...args: string[]): Promise<number | string | undefined> {
@@ -40,15 +40,13 @@ const line = (id: string, index: number, settings = 'fp-A'): string =>
   `${JSON.stringify({ id, index, text: id.toUpperCase(), finish_reason: 'stop', usage: { prompt_tokens: 1, completion_tokens: 1 }, settings })}\n`;
 const INPUT = ['a', 'b', 'c', 'd'].map((id) => JSON.stringify({ id, prompt: id })).join('\n');
 
-function writeShards(): void {
-  write('shard-0.jsonl', line('c', 2) + line('a', 0));
-  write('shard-1.jsonl', line('d', 3));
-  write('shard-10.jsonl', line('b', 1));
+function writeShardFiles(): void {
+  writeShards(dir, { 'shard-0.jsonl': [line('c', 2), line('a', 0)], 'shard-1.jsonl': [line('d', 3)], 'shard-10.jsonl': [line('b', 1)] });
 }
 
 describe('qwen-gen merge', () => {
   it('merges shards named by a glob, in input order, atomically, and exits 0 when complete', async () => {
-    writeShards();
+    writeShardFiles();
     const out = join(dir, 'merged.jsonl');
     expect(await runMerge(out, join(dir, 'shard-*.jsonl'), '--input', write('prompts.jsonl', INPUT))).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('b', 1) + line('c', 2) + line('d', 3));
@@ -59,7 +57,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('exits 1 and names the missing ids when a shard is absent; --allow-incomplete exits 0 but still reports', async () => {
-    writeShards();
+    writeShardFiles();
     const input = write('prompts.jsonl', INPUT);
     const out = join(dir, 'merged.jsonl');
     expect(await runMerge(out, join(dir, 'shard-0.jsonl'), join(dir, 'shard-1.jsonl'), '--input', input)).toBe(1);
@@ -99,7 +97,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('skips the output file when a pattern matches it, and refuses it when named literally', async () => {
-    writeShards();
+    writeShardFiles();
     const out = write('merged.jsonl', 'old content that is not JSON\n');
     expect(await runMerge(out, join(dir, '*.jsonl'), '--overwrite')).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(line('a', 0) + line('b', 1) + line('c', 2) + line('d', 3));
@@ -107,7 +105,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('never replaces a file it reads or an existing file without --overwrite: the unquoted-glob case keeps shard-0', async () => {
-    writeShards();
+    writeShardFiles();
     const input = write('prompts.jsonl', INPUT);
     const shard0 = readFileSync(join(dir, 'shard-0.jsonl'), 'utf8');
     const refused = async (...args: string[]) => {
@@ -141,7 +139,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('--report-out x.md is refused: merged reports are JSON', async () => {
-    writeShards();
+    writeShardFiles();
     write('r0.json', '{"version":1}');
     await expect(runMerge(join(dir, 'm.jsonl'), join(dir, 'shard-*.jsonl'), '--reports', join(dir, 'r0.json'), '--report-out', join(dir, 'r.md'))).rejects.toThrow(
       /--report-out .*r\.md: merged reports are written as JSON only/,
@@ -149,7 +147,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('writes to stdout with "-"', async () => {
-    writeShards();
+    writeShardFiles();
     const chunks: string[] = [];
     jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: Uint8Array, callback?: (error?: Error | null) => void) => {
       chunks.push(Buffer.from(chunk).toString('utf8'));
@@ -163,7 +161,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('merges shard reports with --reports and --report-out', async () => {
-    writeShards();
+    writeShardFiles();
     const report = (n: number) => JSON.stringify({ version: 1, figures: { requests: n }, findings: [{ code: 'pad_is_eos', evidence: { pad: 1 } }] });
     write('r0.json', report(2));
     write('r1.json', report(1));
@@ -178,7 +176,7 @@ describe('qwen-gen merge', () => {
   });
 
   it('usage errors are UserErrors with exit code 2', async () => {
-    writeShards();
+    writeShardFiles();
     const out = join(dir, 'm.jsonl');
     const usage = async (...args: string[]): Promise<string> => {
       const failure = await runMerge(...args).then(

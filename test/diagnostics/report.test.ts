@@ -16,7 +16,7 @@ import { renderMarkdown } from '../../src/diagnostics/renderMarkdown';
 import { renderSummary } from '../../src/diagnostics/renderSummary';
 import { buildReport, Report } from '../../src/diagnostics/report';
 import { requestFindings } from '../../src/diagnostics/requestFindings';
-import { LoadedModel, loadModel } from '../../src/model/loadModel';
+import { LoadedModel, loadModel } from '../../src/engine/loadModel';
 import { addedTokenTexts } from '../../src/tokenize/literalText';
 import { buildTestModel } from '../helpers/testModels';
 

@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
 import { greedyTokens, maskWithheld } from '../helpers/greedyRun';
 import { maxAbsDifference } from '../helpers/maxAbsDifference';

@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { planMemory } from '../../src/schedule/memoryBudget';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
 import { greedyTokens } from '../helpers/greedyRun';

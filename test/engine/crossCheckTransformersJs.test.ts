@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
 import { greedyTokens } from '../helpers/greedyRun';
 import { VARIED_MESSAGES } from '../helpers/prompts';

@@ -1,5 +1,5 @@
 import { EngineStats } from '../../src/engine/engineStats';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { KvCache } from '../../src/runtime/kvCache';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { StepFeeds } from '../../src/runtime/stepFeeds';
@@ -106,7 +106,7 @@ function raggedRests(model: LoadedModel): number[][] {
 /** The padding protocol, except that a shorter row's trailing pads stay in the batch as if they were prompt tokens. */
 class KeptTrailingPads extends PaddingProtocol {
   override afterExtend(rows: BatchRows, feeds: StepFeeds, present: KvCache): BatchRows {
-    return { cache: present, mask: feeds.mask, width: feeds.maskWidth, counts: rows.counts.map((c) => c + feeds.seqLen) };
+    return { cache: present, mask: feeds.attentionMask, width: feeds.maskWidth, counts: rows.counts.map((c) => c + feeds.seqLen) };
   }
 }
 
@@ -221,6 +221,6 @@ test.each(EXACT_VARIANTS)('%s: negative control — reusing the prefix one block
 test('the exactness check: a split prefill is bit-identical to a whole one except on a plain graph with float16 KV', async () => {
   for (const [name] of VARIANTS) {
     const model = models.get(name)!;
-    expect([name, await prefixReuseIsExact(model.runner, model.protocol, prompts[0], 16)]).toEqual([name, name !== INEXACT]);
+    expect([name, await prefixReuseIsExact(model.batchRunner, prompts[0], 16)]).toEqual([name, name !== INEXACT]);
   }
 });

@@ -1,12 +1,11 @@
 import { runGeneration } from '../../src/engine/generationEngine';
 import { runGenerationRetryingFailedSteps } from '../../src/engine/retryFailedSteps';
 import { SequenceSpec } from '../../src/engine/sequence';
-import { SequenceOutput } from '../../src/output/sequenceOutput';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { StepFeeds } from '../../src/runtime/stepFeeds';
-import { RequestSampler } from '../../src/sample/sampler';
-import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
+import { BatchRunner } from '../../src/padding/batchRunner';
+import { greedySpecs } from '../helpers/greedyRun';
 import { buildTestModel } from '../helpers/testModels';
 
 // A model step that fails costs only the rows in flight, and only those that fail again when run alone.
@@ -18,14 +17,7 @@ let prompts: number[][];
 let baseline: number[][];
 
 function specs(): SequenceSpec<number>[] {
-  return prompts.map((promptIds, i) => ({
-    request: i,
-    sampleIndex: 0,
-    promptIds,
-    maxTokens: MAX_TOKENS,
-    sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-    stop: new SequenceOutput(model.tokenizer, { maxTokens: MAX_TOKENS, minTokens: 0, stopTokenIds: new Set<number>(), stopStrings: [], includeStopStrInOutput: false }),
-  }));
+  return greedySpecs(prompts, MAX_TOKENS);
 }
 
 /** The real runner, with `fault(feeds, stepNumber)` deciding when a step throws instead of running. */
@@ -48,7 +40,7 @@ async function run(runner: StepRunner, signal?: AbortSignal) {
   const tokens: number[][] = [];
   const failed: number[] = [];
   const retries: number[] = [];
-  const result = await runGenerationRetryingFailedSteps(runner, model.protocol, specs(), { batchSize: 4, maxBatchTokens: 4096, signal }, {
+  const result = await runGenerationRetryingFailedSteps(new BatchRunner(runner, model.protocol), specs(), { batchSize: 4, maxBatchTokens: 4096, signal }, {
     onFinished: (sequence) => {
       tokens[sequence.spec.request] = sequence.tokenIds;
     },
@@ -67,7 +59,7 @@ beforeAll(async () => {
   prompts = Array.from({ length: 10 }, (_, i) => Array.from({ length: 3 + (i % 4) }, (_, k) => 1000 + 37 * i + 11 * k));
   prompts[6] = [...prompts[6], POISON];
   baseline = [];
-  await runGeneration(model.runner, model.protocol, specs(), { batchSize: 4, maxBatchTokens: 4096 }, (sequence) => {
+  await runGeneration(model.batchRunner, specs(), { batchSize: 4, maxBatchTokens: 4096 }, (sequence) => {
     baseline[sequence.spec.request] = sequence.tokenIds;
   });
   // The poison token only ever appears in prompt 6's prefill, never as a generated token.
@@ -101,7 +93,7 @@ test('an error outside a model step (e.g. a failed output write) is not retried'
   const writeError = new Error('ENOSPC');
   let finished = 0;
   await expect(
-    runGenerationRetryingFailedSteps(runner, model.protocol, specs(), { batchSize: 4, maxBatchTokens: 4096 }, {
+    runGenerationRetryingFailedSteps(new BatchRunner(runner, model.protocol), specs(), { batchSize: 4, maxBatchTokens: 4096 }, {
       onFinished: () => {
         if (++finished === 2) throw writeError;
       },
@@ -115,7 +107,7 @@ test('an abort stops admitting work: finished and unfinished sequences add up to
   const controller = new AbortController();
   let finished = 0;
   const result = await runGenerationRetryingFailedSteps(
-    model.runner, model.protocol, specs(), { batchSize: 2, maxBatchTokens: 4096, signal: controller.signal }, {
+    model.batchRunner, specs(), { batchSize: 2, maxBatchTokens: 4096, signal: controller.signal }, {
       onFinished: () => {
         if (++finished === 3) controller.abort();
       },

@@ -1,7 +1,8 @@
 import { EngineStats } from '../../src/engine/engineStats';
 import { runGeneration } from '../../src/engine/generationEngine';
-import { LoadedModel } from '../../src/model/loadModel';
-import { SequenceOutput } from '../../src/output/sequenceOutput';
+import { SequenceSpec } from '../../src/engine/sequence';
+import { LoadedModel } from '../../src/engine/loadModel';
+import { BatchRunner } from '../../src/padding/batchRunner';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { PaddingProtocol } from '../../src/padding/paddingProtocol';
 import { RequestSampler } from '../../src/sample/sampler';
@@ -24,26 +25,31 @@ export interface GreedyRunOptions {
   onStats?: (stats: EngineStats) => void;
 }
 
-/** Greedy completion token ids of each prompt, through the real engine (real ONNX session, real protocol). */
-export async function greedyTokens(model: LoadedModel, prompts: number[][], options: GreedyRunOptions): Promise<number[][]> {
-  const results: number[][] = new Array(prompts.length);
-  const specs = prompts.map((promptIds, i) => ({
+/** Greedy sequences, one per prompt (`request` = its index), stopped by `stopTokenIds` or max_tokens. */
+export function greedySpecs(prompts: number[][], maxTokens: number | number[], stopTokenIds: readonly number[] = []): SequenceSpec<number>[] {
+  return prompts.map((promptIds, i) => ({
     request: i,
     sampleIndex: 0,
     promptIds,
-    maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,
+    maxTokens: Array.isArray(maxTokens) ? maxTokens[i] : maxTokens,
+    stopTokenIds: new Set(stopTokenIds),
+    minTokens: 0,
     sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-    stop: new SequenceOutput(model.tokenizer, {
-      maxTokens: Array.isArray(options.maxTokens) ? options.maxTokens[i] : options.maxTokens,
-      minTokens: 0,
-      stopTokenIds: new Set(options.ignoreEos ? [] : model.tokens.eosTokenIds),
-      stopStrings: [],
-      includeStopStrInOutput: false,
-    }),
   }));
+}
+
+/** The model's batch runner, or one over another runner or protocol (a wrapped runner, a forced padding side). */
+export function batchRunnerOf(model: LoadedModel, options: { runner?: StepRunner; protocol?: PaddingProtocol } = {}): BatchRunner {
+  if (!options.runner && !options.protocol) return model.batchRunner;
+  return new BatchRunner(options.runner ?? model.runner, options.protocol ?? model.protocol);
+}
+
+/** Greedy completion token ids of each prompt, through the real engine (real ONNX session, real protocol). */
+export async function greedyTokens(model: LoadedModel, prompts: number[][], options: GreedyRunOptions): Promise<number[][]> {
+  const results: number[][] = new Array(prompts.length);
+  const specs = greedySpecs(prompts, options.maxTokens, options.ignoreEos ? [] : model.tokens.eosTokenIds);
   const { stats } = await runGeneration(
-    options.runner ?? model.runner,
-    options.protocol ?? model.protocol,
+    batchRunnerOf(model, options),
     specs,
     {
       batchSize: options.batchSize,

@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'fs';
+import { writeFileSync } from 'fs';
 import { join } from 'path';
 import { Readable } from 'stream';
 import { TextDecoder } from 'util';
@@ -116,7 +116,6 @@ describe('readLines', () => {
     beforeAll(() => {
       dir = tempDir('lines');
     });
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     test('reads a file from disk', async () => {
       const file = join(dir, 'in.jsonl');

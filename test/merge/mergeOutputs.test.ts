@@ -1,16 +1,16 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeShardOutputs } from '../../src/merge/mergeOutputs';
 import { MergeResult } from '../../src/merge/mergeResult';
 import { writeMergedOutput } from '../../src/merge/writeMerged';
 import { shardOf } from '../../src/shard/assignShard';
+import { writeShards } from '../helpers/shardFiles';
 import { tempDir } from '../helpers/testModels';
 
 let dir: string;
 beforeEach(() => {
   dir = tempDir('merge');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(name: string, text: string): string {
   const path = join(dir, name);
@@ -64,17 +64,15 @@ const EXPECTED: Array<[string | number | null, number]> = [
 const UNSHARDED = EXPECTED.map(([id, index]) => (id === null ? errorRecord(id, index) : result(id, index)));
 
 /** Each shard writes its own requests in completion order (here: reversed), as the engine would. */
-function writeShards(count: number, lines = UNSHARDED, ids = EXPECTED): string[] {
-  return Array.from({ length: count }, (_, k) => {
-    const own = lines.filter((_, i) => shardOf(ids[i][0] ?? `#${ids[i][1]}`, count) === k).reverse();
-    return file(`shard-${k}.jsonl`, own.map((line) => `${line}\n`).join(''));
-  });
+function writeShardFiles(count: number, lines = UNSHARDED, ids = EXPECTED): string[] {
+  const own = (k: number) => lines.filter((_, i) => shardOf(ids[i][0] ?? `#${ids[i][1]}`, count) === k).reverse();
+  return writeShards(dir, Object.fromEntries(Array.from({ length: count }, (_, k) => [`shard-${k}.jsonl`, own(k)])));
 }
 
 describe('mergeShardOutputs', () => {
   it.each([1, 2, 3, 7])('merging %i shards gives the unsharded output, ordered by index', async (count) => {
     const input = file('prompts.jsonl', INPUT);
-    const merge = await mergeShardOutputs(writeShards(count), { inputFile: input });
+    const merge = await mergeShardOutputs(writeShardFiles(count), { inputFile: input });
     expect(await mergedText(merge)).toBe(UNSHARDED.map((line) => `${line}\n`).join(''));
     expect(merge.expectedCount).toBe(6);
     expect(merge.missing).toEqual([]);
@@ -90,7 +88,7 @@ describe('mergeShardOutputs', () => {
     const valid = file('valid.jsonl', INPUT.replace('{not json', '{"id":"d","prompt":"fixed"}'));
     const ids: Array<[string | number, number]> = EXPECTED.map(([id, index]) => [id ?? 'd', index]);
     const merge = await mergeShardOutputs(
-      writeShards(3, ids.map(([id, index]) => result(id, index)), ids),
+      writeShardFiles(3, ids.map(([id, index]) => result(id, index)), ids),
       { inputFile: valid },
     );
     expect(merge.complete).toBe(true);
@@ -98,7 +96,7 @@ describe('mergeShardOutputs', () => {
   });
 
   it('lists the ids of a missing shard in input order', async () => {
-    const shards = writeShards(2);
+    const shards = writeShardFiles(2);
     const dropped = EXPECTED.filter(([id, index]) => shardOf(id ?? `#${index}`, 2) === 1);
     expect(dropped.length).toBeGreaterThan(0);
     const merge = await mergeShardOutputs([shards[0]], { inputFile: file('prompts.jsonl', INPUT) });
@@ -109,7 +107,7 @@ describe('mergeShardOutputs', () => {
   });
 
   it('without --input it cannot see missing ids, but still orders and checks the rest', async () => {
-    const shards = writeShards(2, EXPECTED.map(([id, index]) => result(id ?? 'd', index)));
+    const shards = writeShardFiles(2, EXPECTED.map(([id, index]) => result(id ?? 'd', index)));
     const merge = await mergeShardOutputs([shards[0]]);
     expect(merge.expectedCount).toBeNull();
     expect(merge.missing).toEqual([]);

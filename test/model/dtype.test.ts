@@ -18,7 +18,6 @@ beforeAll(async () => {
   await buildTinyModel(source);
 });
 
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 let folderCount = 0;
 /** A copy of the tiny model whose onnx/ holds the same graph under each of `names` (and nothing else). */

@@ -1,4 +1,5 @@
 import * as crypto from 'crypto';
+import { maxAbsDifference } from '../helpers/maxAbsDifference';
 import * as fs from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
@@ -15,9 +16,6 @@ import { tempDir } from '../helpers/testModels';
 const PAD_ID = 151643;
 /** Right-padded batch: prompt lengths very different, so most rows have pads after their last real token. */
 const PROMPT_LENGTHS = [3, 40, 1, 17, 64];
-
-// In jest's vm context each global lookup is slow; hot loops use a local alias.
-const { abs } = Math;
 
 let workDir: string;
 let embedded: TinyModelInfo;
@@ -70,16 +68,6 @@ function lastColumns(rows: number[][]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(rows.map((r) => BigInt(r.length - 1))), [rows.length]);
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = abs(a[i] - b[i]);
-    if (!(d <= max)) max = d; // NaN propagates as a failure
-  }
-  return max;
-}
-
 function logitsRow(logits: ort.Tensor, row: number, column: number): Float32Array {
   const [, columns, vocab] = logits.dims.map(Number);
   const start = (row * columns + column) * vocab;
@@ -113,9 +101,9 @@ async function expectSameAsOriginal(model: TinyModelInfo, derivedPath: string, e
     expect(gathered.logits.dims).toEqual([rows.length, 1, model.options.vocabSize]);
     rows.forEach((row, b) => {
       const expected = logitsRow(full.logits, b, row.length - 1);
-      expect(maxAbsDiff(logitsRow(gathered.logits, b, 0), expected)).toBeLessThanOrEqual(1e-5);
+      expect(maxAbsDifference(logitsRow(gathered.logits, b, 0), expected)).toBeLessThanOrEqual(1e-5);
       // The comparison can fail: a padded row's logits at its last real column differ from those at the last column.
-      if (row.length < width) expect(maxAbsDiff(logitsRow(full.logits, b, width - 1), expected)).toBeGreaterThan(1e-2);
+      if (row.length < width) expect(maxAbsDifference(logitsRow(full.logits, b, width - 1), expected)).toBeGreaterThan(1e-2);
     });
     const presentNames = original.outputNames.filter((name) => name.startsWith('present.'));
     expect(presentNames.length).toBe(2 * model.options.layers);
@@ -272,7 +260,7 @@ describe('other projection forms (hand-made heads on a [batch, sequence, hidden]
       expect(gathered.logits.dims).toEqual([batch, 1, V]);
       expect(gathered.logits.type).toBe(full.logits.type);
       columns.forEach((column, b) => {
-        expect(maxAbsDiff(logitsRow(gathered.logits, b, 0), logitsRow(full.logits, b, column))).toBeLessThanOrEqual(tolerance);
+        expect(maxAbsDifference(logitsRow(gathered.logits, b, 0), logitsRow(full.logits, b, column))).toBeLessThanOrEqual(tolerance);
       });
     });
   }

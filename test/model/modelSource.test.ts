@@ -35,7 +35,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hub.stop();
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 /**

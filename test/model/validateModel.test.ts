@@ -23,7 +23,6 @@ beforeAll(async () => {
   await buildTinyModel(external, { externalDataThresholdBytes: 1000 });
 });
 
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 let count = 0;
 /** A copy of the tiny model (graph included) with some files changed; `null` deletes a file. */

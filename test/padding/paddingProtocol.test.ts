@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { choosePaddingProtocol } from '../../src/padding/paddingProtocol';
 import { TinyModelOptions } from '../../src/tinymodel';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';

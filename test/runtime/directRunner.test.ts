@@ -1,11 +1,9 @@
 import { runGenerationRetryingFailedSteps } from '../../src/engine/retryFailedSteps';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
-import { SequenceOutput } from '../../src/output/sequenceOutput';
-import { RequestSampler } from '../../src/sample/sampler';
-import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
+import { DirectRunner } from '../../src/runtime/direct/directRunner';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
-import { greedyTokens } from '../helpers/greedyRun';
+import { greedySpecs, greedyTokens } from '../helpers/greedyRun';
 import { RAW_PROMPTS, VARIED_MESSAGES } from '../helpers/prompts';
 import { buildTestModel } from '../helpers/testModels';
 
@@ -73,13 +71,8 @@ test('an onnxruntime error in a step (an out-of-vocabulary id fails the Gather k
   const tokens: number[][] = [];
   const failures: { request: number; message: string }[] = [];
   await runGenerationRetryingFailedSteps(
-    model.runner,
-    model.protocol,
-    inputs.map((promptIds, request) => ({
-      request, sampleIndex: 0, promptIds, maxTokens: 6,
-      sampler: new RequestSampler(GREEDY_PARAMS, promptIds),
-      stop: new SequenceOutput(model.tokenizer, { maxTokens: 6, minTokens: 0, stopTokenIds: new Set<number>(), stopStrings: [], includeStopStrInOutput: false }),
-    })),
+    model.batchRunner,
+    greedySpecs(inputs, 6),
     { batchSize: 4, maxBatchTokens: 4096 },
     {
       onFinished: (sequence) => {
@@ -123,4 +116,27 @@ test.each(['plain', 'gqa'])('%s: batches reuse KV memory across waves and runs: 
   expect(control.allocated).toBeGreaterThan(0);
   // Deterministic (no timing): measured 0–0.9 MB against 2.0–2.4 MB for the control on the tiny graphs.
   expect(again.allocated).toBeLessThan(control.allocated / 2);
+});
+
+test('per-step state: a GroupQueryAttention decode step creates one OrtValue (the wider mask); a plain graph, whose KV shapes change every step, many', async () => {
+  const created: Record<string, number[]> = {};
+  for (const attention of ['gqa', 'plain']) {
+    const model = models.get(`${attention}/direct`)!;
+    const runner = model.runner as DirectRunner;
+    const prompts = VARIED_MESSAGES.slice(1, 4).map((messages) => encodePrompt(model.tokenizer, { messages }, { enableThinking: false }));
+    let { rows } = await model.batchRunner.prefill(prompts);
+    rows = model.batchRunner.rebuild([{ rows, keep: [0, 1, 2] }])!;
+    created[attention] = [];
+    for (let step = 0; step < 6; step++) {
+      const before = runner.valuesCreated;
+      rows = (await model.batchRunner.decode(rows, [100 + step, 200 + step, 300 + step])).rows;
+      created[attention].push(runner.valuesCreated - before);
+    }
+  }
+  // After the first decode step (new shapes after the prefill), only the mask changes on GroupQueryAttention: its KV
+  // buffers, logits buffer and inputs keep their OrtValues until the capacity grows.
+  expect(created.gqa.slice(1)).toEqual([1, 1, 1, 1, 1]);
+  // Negative control: the plain graph's past and present grow by a slot each step, so all of theirs are new.
+  const layers = models.get('plain/direct')!.runner.kvShape.layers;
+  expect(created.plain.slice(1).every((n) => n === 1 + 4 * layers)).toBe(true);
 });

@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { DirectRunner } from '../../src/runtime/direct/directRunner';
 import { RunAddresses } from '../../src/runtime/direct/ortSession';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';

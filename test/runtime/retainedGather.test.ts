@@ -1,4 +1,4 @@
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { BatchRows } from '../../src/padding/batchRows';
 import { KvCache } from '../../src/runtime/kvCache';
 import { buildTestModel } from '../helpers/testModels';
@@ -21,26 +21,21 @@ const OTHER = Array.from({ length: 24 }, (_, i) => 900 + i * 3);
 
 /** Gathers a copy of `prefix`, then works the runtime hard: steps on the copy, a rebuild, new prefills of the same size. */
 async function useCopy(model: LoadedModel, prefix: KvCache, retained?: ReadonlySet<KvCache>): Promise<KvCache> {
-  const { runner, protocol } = model;
+  const { runner, protocol, batchRunner } = model;
   const slots = Array.from({ length: prefix.length }, (_, j) => j);
   const copy = runner.gather(prefix.length, [{ cache: prefix, row: 0, slots }], retained);
-  let rows: BatchRows = { cache: copy, mask: new Uint8Array(prefix.length).fill(1), width: prefix.length, counts: [prefix.length] };
+  let rows: BatchRows = protocol.rowsOf(copy, [prefix.length], prefix.length);
+  for (let i = 0; i < 3; i++) rows = (await batchRunner.decode(rows, [5 + i])).rows;
   for (let i = 0; i < 3; i++) {
-    const feeds = protocol.extend(rows, [[5 + i]]);
-    rows = protocol.afterExtend(rows, feeds, (await runner.step(feeds)).present);
-  }
-  for (let i = 0; i < 3; i++) {
-    const feeds = protocol.prefill([OTHER, OTHER]);
-    const fresh = protocol.afterPrefill(feeds, (await runner.step(feeds)).present, [OTHER, OTHER]);
-    rows = protocol.rebuild([{ rows, keep: [0] }, { rows: fresh, keep: [0, 1] }], runner)!;
+    const fresh = (await batchRunner.prefill([OTHER, OTHER])).rows;
+    rows = batchRunner.rebuild([{ rows, keep: [0] }, { rows: fresh, keep: [0, 1] }])!;
   }
   return copy;
 }
 
 test.each(['plain', 'gqa'])('%s: a retained gather source is never pooled, overwritten or used in place', async (attention) => {
   const model = models.get(attention)!;
-  const prefill = model.protocol.prefill([PROMPT]);
-  const prefix = (await model.runner.step(prefill)).present;
+  const prefix = (await model.batchRunner.prefill([PROMPT])).rows.cache;
   const snapshot = prefix.keys.map((k) => k.slice()).concat(prefix.values.map((v) => v.slice()));
   const same = () => prefix.keys.concat(prefix.values).every((data, i) => data.every((x, j) => Object.is(x, snapshot[i][j])));
 

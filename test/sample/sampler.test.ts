@@ -203,3 +203,54 @@ describe('RequestSampler: seeds', () => {
     expect(() => new RequestSampler(params({ temperature: 1, seed: 0.5 }), [])).toThrow(RangeError);
   });
 });
+
+describe('greedy fast path and row constraints', () => {
+  /** Rows with ties, -Infinity and NaN entries, drawn from a seeded generator. */
+  function rows(count: number, size: number): Float32Array[] {
+    const rng = createSeededRng(99);
+    return Array.from({ length: count }, () => {
+      const row = Float32Array.from({ length: size }, () => Math.round(rng.random() * 8) / 2 - 2);
+      row[Math.floor(rng.random() * size)] = NEG;
+      row[Math.floor(rng.random() * size)] = NaN;
+      return row;
+    });
+  }
+  /** The first largest entry, NaN skipped (an independent argmax). */
+  const firstMax = (row: Float32Array) => {
+    let best = -1;
+    row.forEach((x, i) => {
+      if (!Number.isNaN(x) && (best < 0 || x > row[best])) best = i;
+    });
+    return best;
+  };
+
+  test('a plain greedy row chooses the first largest logit, as the processed path does, and leaves the row unchanged', () => {
+    const plain = new RequestSampler(GREEDY_PARAMS, []);
+    // A penalty that changes nothing (frequency 0, repetition 1) vs one that forces the processed path.
+    const processed = new RequestSampler(params({ frequencyPenalty: 1e-30 }), []);
+    for (const row of rows(50, 37)) {
+      const before = Float32Array.from(row);
+      const choice = plain.next(row).tokenId;
+      expect(choice).toBe(firstMax(row));
+      expect(processed.next(row).tokenId).toBe(choice);
+      expect(Array.from(row)).toEqual(Array.from(before));
+    }
+  });
+
+  test('a constraint masks a working copy before the argmax and the penalties; the runner row is never written', () => {
+    const row = f32([0, 5, 3, 4]);
+    const forbid = (ids: number[]) => ({ mask: (logits: Float32Array) => ids.forEach((id) => (logits[id] = NEG)) });
+    const greedy = new RequestSampler(GREEDY_PARAMS, []);
+    expect(greedy.next(row, forbid([1])).tokenId).toBe(3);
+    expect(greedy.next(row, forbid([1, 3])).tokenId).toBe(2);
+    expect(Array.from(row)).toEqual([0, 5, 3, 4]);
+    // With a penalty too, and sampled: the masked token is never drawn.
+    const penalised = new RequestSampler(params({ repetitionPenalty: 2 }), [3]);
+    expect(penalised.next(row, forbid([1])).tokenId).toBe(2); // 4 / 2 < 3
+    const sampled = new RequestSampler(params({ temperature: 1, seed: 5 }), []);
+    for (let i = 0; i < 200; i++) expect(sampled.next(row, forbid([1, 3])).tokenId).not.toBe(1);
+    // Negative control: without the constraint (or with an inactive one) the same sampler chooses the forbidden token.
+    expect(greedy.next(row).tokenId).toBe(1);
+    expect(greedy.next(row, { ...forbid([1]), active: false }).tokenId).toBe(1);
+  });
+});

@@ -63,16 +63,18 @@ test('drain returns what was never started', () => {
 
 test('the cache budget holds running rows and the admitted group, each grown to prompt + max_tokens', () => {
   const waiting = [100, 90, 80, 70].map((promptLength, id) => ({ id, promptLength, maxLength: promptLength + 50 }));
-  const scheduler = new Scheduler(waiting, { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400, maxPaddingFraction: 1 });
+  // The cache room as the KV manager gives it: 400 token slots, `running` of them taken.
+  const room = (running: number) => ({ holds: (tokens: number) => running + tokens <= 400 });
+  const scheduler = new Scheduler(waiting, { batchSize: 8, maxBatchTokens: 10000, maxPaddingFraction: 1 });
   // 150 + 140 = 290 fits, + 130 = 420 does not.
-  expect(scheduler.admit(0).map((i) => i.id)).toEqual([0, 1]);
+  expect(scheduler.admit(0, room(0)).map((i) => i.id)).toEqual([0, 1]);
   // With 290 already running, the next (130) does not fit.
-  expect(scheduler.admit(2, 290)).toEqual([]);
+  expect(scheduler.admit(2, room(290))).toEqual([]);
   // Once rows finish they are admitted: 140 + 130 + 120 = 390 fits in 400.
-  expect(scheduler.admit(1, 140).map((i) => i.id)).toEqual([2, 3]);
+  expect(scheduler.admit(1, room(140)).map((i) => i.id)).toEqual([2, 3]);
   // Into an empty batch a request is always admitted, even over the budget, so nothing starves.
-  const big = new Scheduler([{ id: 9, promptLength: 1000, maxLength: 2000 }], { batchSize: 8, maxBatchTokens: 10000, maxCacheTokens: 400 });
-  expect(big.admit(0).map((i) => i.id)).toEqual([9]);
+  const big = new Scheduler([{ id: 9, promptLength: 1000, maxLength: 2000 }], { batchSize: 8, maxBatchTokens: 10000 });
+  expect(big.admit(0, room(0)).map((i) => i.id)).toEqual([9]);
 });
 
 test('a prefill group keeps its pad positions under the padding limit', () => {

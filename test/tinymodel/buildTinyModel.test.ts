@@ -7,6 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { registerTinyModel } from '../../src/cli/commands/tinyModel';
 import { UserError } from '../../src/errors';
 import { DEFAULT_TINY_OPTIONS, buildTinyModel, ensureTinyModel, resolveTinyOptions, tinyModelCacheDir } from '../../src/tinymodel';
+import { maxAbsDifference } from '../helpers/maxAbsDifference';
+import { argmax, emptyPast, int64, logitsAt, presentAsPast } from '../helpers/ortStepping';
 import { tempDir } from '../helpers/testModels';
 
 /** Hugging Face config.json fields the reference implementation needs. */
@@ -25,7 +27,7 @@ interface Qwen3Config {
 type Weights = Map<string, Float32Array>;
 
 // Hot loops use local aliases: in jest's vm context each global lookup (`Math.abs`) is ~100x slower.
-const { abs, cos, exp, sin, sqrt, pow } = Math;
+const { cos, exp, sin, sqrt, pow } = Math;
 const PAD_ID = 151643;
 
 let workDir: string;
@@ -45,7 +47,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.release();
-  fs.rmSync(workDir, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -181,52 +182,12 @@ class ReferenceQwen3 {
 // Running the ONNX graph
 // ---------------------------------------------------------------------------------------------
 
-const int64 = (rows: number[][]) =>
-  new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
-
-function emptyPast(c: Qwen3Config, batch: number): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    for (const kind of ['key', 'value']) {
-      feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [batch, c.num_key_value_heads, 0, c.head_dim]);
-    }
-  }
-  return feeds;
-}
-
-function presentAsPast(outputs: ort.InferenceSession.ReturnType, c: Qwen3Config): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    for (const kind of ['key', 'value']) feeds[`past_key_values.${l}.${kind}`] = outputs[`present.${l}.${kind}`];
-  }
-  return feeds;
-}
-
-/** Logits of row b, position s, as a Float32Array view. */
-function logitsAt(outputs: ort.InferenceSession.ReturnType, b: number, s: number): Float32Array {
-  const [, S, V] = outputs.logits.dims;
-  return (outputs.logits.data as Float32Array).subarray((b * S + s) * V, (b * S + s + 1) * V);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const diff = abs(a[i] - b[i]);
-    if (!(diff <= max)) max = diff; // NaN propagates
-  }
-  return max;
-}
+/** The KV shape of a config, for the stepping helpers. */
+const kvOf = (c: Qwen3Config) => ({ layers: c.num_hidden_layers, kvHeads: c.num_key_value_heads, headDim: c.head_dim });
 
 function allFinite(values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) if (values[i] - values[i] !== 0) return false; // NaN and ±Infinity
   return true;
-}
-
-function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 
 /** Left-padded batch with the mask and position_ids = max(cumsum(mask) - 1, 0). */
@@ -318,20 +279,20 @@ describe('tiny-model builder: ONNX graph', () => {
       input_ids: int64([prompt]),
       attention_mask: int64([prompt.map(() => 1)]),
       position_ids: int64([prompt.map((_, i) => i)]),
-      ...emptyPast(config, 1),
+      ...emptyPast(kvOf(config), 1),
     });
     expect(outputs.logits.dims).toEqual([1, prompt.length, 151936]);
     expect(outputs['present.0.key'].dims).toEqual([1, config.num_key_value_heads, prompt.length, config.head_dim]);
 
     const reference = new ReferenceQwen3(weights, config);
     const expected = reference.feed(prompt, 0);
-    for (let s = 0; s < prompt.length; s++) expect(maxAbsDiff(logitsAt(outputs, 0, s), expected[s])).toBeLessThan(1e-4);
+    for (let s = 0; s < prompt.length; s++) expect(maxAbsDifference(logitsAt(outputs, 0, s), expected[s])).toBeLessThan(1e-4);
 
     // The cache holds k after k_norm and rotary, kv head by kv head.
     const lastLayer = config.num_hidden_layers - 1;
     const presentKey = outputs[`present.${lastLayer}.key`].data as Float32Array;
     const expectedKey = reference.keys[lastLayer].flatMap((positions) => positions.flatMap((k) => [...k]));
-    expect(maxAbsDiff(presentKey, expectedKey)).toBeLessThan(1e-4);
+    expect(maxAbsDifference(presentKey, expectedKey)).toBeLessThan(1e-4);
   });
 
   test('left-padded batch, prefill + 2 decode steps with the KV cache, matches the reference row by row', async () => {
@@ -342,7 +303,7 @@ describe('tiny-model builder: ONNX graph', () => {
       input_ids: int64(batch.ids),
       attention_mask: int64(mask),
       position_ids: int64(batch.positions),
-      ...emptyPast(config, rows.length),
+      ...emptyPast(kvOf(config), rows.length),
     });
     expect(allFinite(outputs.logits.data as Float32Array)).toBe(true); // fully masked pad rows do not NaN
 
@@ -350,7 +311,7 @@ describe('tiny-model builder: ONNX graph', () => {
     rows.forEach((row, b) => {
       const expected = references[b].feed(row, 0);
       const padding = batch.width - row.length;
-      row.forEach((_, s) => expect(maxAbsDiff(logitsAt(outputs, b, padding + s), expected[s])).toBeLessThan(1e-4));
+      row.forEach((_, s) => expect(maxAbsDifference(logitsAt(outputs, b, padding + s), expected[s])).toBeLessThan(1e-4));
     });
 
     const lengths = rows.map((r) => r.length);
@@ -361,12 +322,12 @@ describe('tiny-model builder: ONNX graph', () => {
         input_ids: int64(next.map((t) => [t])),
         attention_mask: int64(mask),
         position_ids: int64(lengths.map((n) => [n])),
-        ...presentAsPast(outputs, config),
+        ...presentAsPast(outputs, config.num_hidden_layers),
       });
       expect(outputs['present.0.value'].dims[2]).toBe(batch.width + step + 1);
       next.forEach((token, b) => {
         const [expected] = references[b].feed([token], lengths[b]);
-        expect(maxAbsDiff(logitsAt(outputs, b, 0), expected)).toBeLessThan(1e-4);
+        expect(maxAbsDifference(logitsAt(outputs, b, 0), expected)).toBeLessThan(1e-4);
         lengths[b] += 1;
       });
     }
@@ -390,7 +351,7 @@ describe('tiny-model builder: ONNX graph', () => {
         input_ids: int64([prompt]),
         attention_mask: int64([prompt.map(() => 1)]),
         position_ids: int64([prompt.map((_, i) => i)]),
-        ...emptyPast(config, 1),
+        ...emptyPast(kvOf(config), 1),
       });
       for (let i = 0; i < 20; i++) {
         const token = argmax(logitsAt(outputs, 0, outputs.logits.dims[1] - 1));
@@ -400,7 +361,7 @@ describe('tiny-model builder: ONNX graph', () => {
           input_ids: int64([[token]]),
           attention_mask: int64([Array(total).fill(1)]),
           position_ids: int64([[total - 1]]),
-          ...presentAsPast(outputs, config),
+          ...presentAsPast(outputs, config.num_hidden_layers),
         });
       }
       return generated;
@@ -420,7 +381,7 @@ describe('tiny-model builder: variants', () => {
       input_ids: int64(batch.ids),
       attention_mask: int64(batch.mask),
       position_ids: int64(batch.positions),
-      ...emptyPast(c, rows.length),
+      ...emptyPast(kvOf(c), rows.length),
     };
   };
 
@@ -438,7 +399,7 @@ describe('tiny-model builder: variants', () => {
     try {
       const feeds = prefillFeeds(config, [PROMPT, PROMPT.slice(0, 4)]);
       const [a, b] = [await session.run(feeds), await external.run(feeds)];
-      expect(maxAbsDiff(a.logits.data as Float32Array, b.logits.data as Float32Array)).toBeLessThanOrEqual(1e-6);
+      expect(maxAbsDifference(a.logits.data as Float32Array, b.logits.data as Float32Array)).toBeLessThanOrEqual(1e-6);
     } finally {
       await external.release();
     }
@@ -455,9 +416,9 @@ describe('tiny-model builder: variants', () => {
       const kept = await keep.run({ ...feeds, num_logits_to_keep: new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), []) });
       expect(kept.logits.dims).toEqual([2, k, 151936]);
       for (let b = 0; b < 2; b++) {
-        for (let s = 0; s < k; s++) expect(maxAbsDiff(logitsAt(kept, b, s), logitsAt(full, b, 7 - k + s))).toBeLessThanOrEqual(1e-5);
+        for (let s = 0; s < k; s++) expect(maxAbsDifference(logitsAt(kept, b, s), logitsAt(full, b, 7 - k + s))).toBeLessThanOrEqual(1e-5);
       }
-      expect(maxAbsDiff(kept['present.1.key'].data as Float32Array, full['present.1.key'].data as Float32Array)).toBe(0);
+      expect(maxAbsDifference(kept['present.1.key'].data as Float32Array, full['present.1.key'].data as Float32Array)).toBe(0);
     } finally {
       await keep.release();
     }
@@ -470,17 +431,17 @@ describe('tiny-model builder: variants', () => {
       expect(bare.inputNames.slice(0, 2)).toEqual(['input_ids', 'past_key_values.0.key']);
       const prompt = PROMPT.slice(0, 6);
       const full = await session.run(prefillFeeds(config, [prompt]));
-      const derived = await bare.run({ input_ids: int64([prompt]), ...emptyPast(config, 1) });
-      expect(maxAbsDiff(derived.logits.data as Float32Array, full.logits.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+      const derived = await bare.run({ input_ids: int64([prompt]), ...emptyPast(kvOf(config), 1) });
+      expect(maxAbsDifference(derived.logits.data as Float32Array, full.logits.data as Float32Array)).toBeLessThanOrEqual(1e-5);
 
       const fullStep = await session.run({
         input_ids: int64([[PROMPT[6]]]),
         attention_mask: int64([Array(7).fill(1)]),
         position_ids: int64([[6]]),
-        ...presentAsPast(full, config),
+        ...presentAsPast(full, config.num_hidden_layers),
       });
-      const derivedStep = await bare.run({ input_ids: int64([[PROMPT[6]]]), ...presentAsPast(derived, config) });
-      expect(maxAbsDiff(derivedStep.logits.data as Float32Array, fullStep.logits.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+      const derivedStep = await bare.run({ input_ids: int64([[PROMPT[6]]]), ...presentAsPast(derived, config.num_hidden_layers) });
+      expect(maxAbsDifference(derivedStep.logits.data as Float32Array, fullStep.logits.data as Float32Array)).toBeLessThanOrEqual(1e-5);
     } finally {
       await bare.release();
     }

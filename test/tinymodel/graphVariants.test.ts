@@ -6,6 +6,8 @@ import { registerTinyModel } from '../../src/cli/commands/tinyModel';
 import { UserError } from '../../src/errors';
 import { inspectGraph } from '../../src/model/graphInfo';
 import { TinyModelOptions, buildTinyModel, resolveTinyOptions } from '../../src/tinymodel';
+import { maxAbsDifference } from '../helpers/maxAbsDifference';
+import { argmax, emptyPast, int64, logitsAt, Outputs, presentAsPast } from '../helpers/ortStepping';
 import { tempDir } from '../helpers/testModels';
 
 /**
@@ -15,9 +17,8 @@ import { tempDir } from '../helpers/testModels';
  */
 
 // Hot loops use local aliases: in jest's vm context each global lookup (`Math.abs`) is ~100x slower.
-const { abs, max } = Math;
+const { max } = Math;
 
-const VOCAB = 151936;
 const PAD_ID = 151643;
 /** `<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n` */
 const PROMPT = [151644, 872, 198, 3838, 374, 220, 17, 10, 17, 30, 151645, 198, 151644, 77091, 198];
@@ -29,8 +30,6 @@ const FLOAT32_TOLERANCE = 1e-4;
  */
 const FLOAT16_TOLERANCE = 2e-2;
 
-type Feeds = Record<string, ort.Tensor>;
-type Outputs = ort.InferenceSession.OnnxValueMapType;
 
 interface Variant {
   label: string;
@@ -71,60 +70,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await plain?.session.release();
   for (const model of models.values()) await model.session.release();
-  fs.rmSync(workDir, { recursive: true, force: true });
 });
 
 // ------------------------------------------------------------------------------------------------------------
 // Feeding helpers: right padding is the protocol GroupQueryAttention assumes (NOTES.md "Two attention styles").
 // ------------------------------------------------------------------------------------------------------------
-
-function int64(rows: number[][]): ort.Tensor {
-  return new ort.Tensor('int64', BigInt64Array.from(rows.flat().map((v) => BigInt(v))), [rows.length, rows[0].length]);
-}
-
-function emptyPast(model: Model, batch: number): Feeds {
-  const { layers, kvHeads, headDim, kvDtype } = model.options;
-  const dims = [batch, kvHeads, 0, headDim];
-  const feeds: Feeds = {};
-  for (let l = 0; l < layers; l++) {
-    for (const kind of ['key', 'value']) {
-      feeds[`past_key_values.${l}.${kind}`] =
-        kvDtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
-    }
-  }
-  return feeds;
-}
-
-function presentAsPast(model: Model, outputs: Outputs): Feeds {
-  const feeds: Feeds = {};
-  for (let l = 0; l < model.options.layers; l++) {
-    feeds[`past_key_values.${l}.key`] = outputs[`present.${l}.key`] as ort.Tensor;
-    feeds[`past_key_values.${l}.value`] = outputs[`present.${l}.value`] as ort.Tensor;
-  }
-  return feeds;
-}
-
-function logitsAt(outputs: Outputs, row: number, column: number): Float32Array {
-  const logits = outputs.logits as ort.Tensor;
-  const start = (row * logits.dims[1] + column) * VOCAB;
-  return (logits.data as Float32Array).slice(start, start + VOCAB);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = abs(a[i] - b[i]);
-    if (!(d <= worst)) worst = d; // NaN counts as worst
-  }
-  return worst;
-}
-
-function argmax(values: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
-}
 
 /** One prompt, unpadded: every prefill position's logits, then one decode step per token in `continuation`. */
 async function soloRun(
@@ -136,7 +86,7 @@ async function soloRun(
     input_ids: int64([prompt]),
     attention_mask: int64([prompt.map(() => 1)]),
     position_ids: int64([prompt.map((_, i) => i)]),
-    ...emptyPast(model, 1),
+    ...emptyPast(model.options, 1),
   });
   const prefill = prompt.map((_, s) => logitsAt(outputs, 0, s));
   const all = [outputs];
@@ -148,7 +98,7 @@ async function soloRun(
       input_ids: int64([[token]]),
       attention_mask: int64([Array(length).fill(1)]),
       position_ids: int64([[length - 1]]),
-      ...presentAsPast(model, outputs),
+      ...presentAsPast(outputs, model.options.layers),
     });
     steps.push(logitsAt(outputs, 0, 0));
     all.push(outputs);
@@ -171,7 +121,7 @@ async function rightPaddedRun(
     input_ids: int64(rows.map((row) => [...row, ...Array(width - row.length).fill(PAD_ID)])),
     attention_mask: int64(mask),
     position_ids: int64(rows.map(() => Array.from({ length: width }, (_, i) => i))),
-    ...emptyPast(model, rows.length),
+    ...emptyPast(model.options, rows.length),
   });
   const logits = rows.map((row, b) => [logitsAt(outputs, b, row.length - 1)]);
   const all = [outputs];
@@ -182,7 +132,7 @@ async function rightPaddedRun(
       input_ids: int64(continuations.map((tokens) => [tokens[step]])),
       attention_mask: int64(mask),
       position_ids: int64(lengths.map((n) => [n])),
-      ...presentAsPast(model, outputs),
+      ...presentAsPast(outputs, model.options.layers),
     });
     lengths.forEach((_, b) => (lengths[b] += 1));
     rows.forEach((_, b) => logits[b].push(logitsAt(outputs, b, 0)));
@@ -203,7 +153,7 @@ async function leftPaddedPrefill(model: Model, rows: number[][]): Promise<Float3
     input_ids: int64(rows.map((row) => [...Array(width - row.length).fill(PAD_ID), ...row])),
     attention_mask: int64(mask),
     position_ids: int64(positions),
-    ...emptyPast(model, rows.length),
+    ...emptyPast(model.options, rows.length),
   });
   return rows.map((_, b) => logitsAt(outputs, b, width - 1));
 }
@@ -235,8 +185,8 @@ describe.each(VARIANTS)('tiny-model variant: $label', ({ label, options, toleran
     const expected = await soloRun(plain, PROMPT, continuation);
 
     const actual = await soloRun(model(), PROMPT, continuation);
-    PROMPT.forEach((_, s) => expect(maxAbsDiff(actual.prefill[s], expected.prefill[s])).toBeLessThan(tolerance));
-    continuation.forEach((_, i) => expect(maxAbsDiff(actual.steps[i], expected.steps[i])).toBeLessThan(tolerance));
+    PROMPT.forEach((_, s) => expect(maxAbsDifference(actual.prefill[s], expected.prefill[s])).toBeLessThan(tolerance));
+    continuation.forEach((_, i) => expect(maxAbsDifference(actual.steps[i], expected.steps[i])).toBeLessThan(tolerance));
     expect(actual.steps.map(argmax)).toEqual(expected.steps.map(argmax));
 
     const present = actual.outputs[2]['present.0.key'] as ort.Tensor;
@@ -254,7 +204,7 @@ describe.each(VARIANTS)('tiny-model variant: $label', ({ label, options, toleran
       const solo = await soloRun(model(), row, continuations[b]);
       const soloLogits = [solo.prefill[row.length - 1], ...solo.steps];
       // GQA rows are bit-identical to solo; the plain graph's masked softmax over pad columns differs by float rounding.
-      soloLogits.forEach((expected, i) => expect(maxAbsDiff(batch.logits[b][i], expected)).toBeLessThan(1e-5));
+      soloLogits.forEach((expected, i) => expect(maxAbsDifference(batch.logits[b][i], expected)).toBeLessThan(1e-5));
     }
   });
 
@@ -302,14 +252,14 @@ describe('GroupQueryAttention graphs', () => {
     const expected: Float32Array[] = [];
     for (const row of ROWS) expected.push((await soloRun(plain, row, [])).prefill[row.length - 1]);
     const onPlain = await leftPaddedPrefill(plain, ROWS);
-    ROWS.forEach((_, b) => expect(maxAbsDiff(onPlain[b], expected[b])).toBeLessThan(FLOAT32_TOLERANCE));
+    ROWS.forEach((_, b) => expect(maxAbsDifference(onPlain[b], expected[b])).toBeLessThan(FLOAT32_TOLERANCE));
 
     for (const model of [gqaOp(), gqaFused()]) {
       const onGqa = await leftPaddedPrefill(model, ROWS);
-      expect(maxAbsDiff(onGqa[0], expected[0])).toBeLessThan(FLOAT32_TOLERANCE); // the longest row has no padding
+      expect(maxAbsDifference(onGqa[0], expected[0])).toBeLessThan(FLOAT32_TOLERANCE); // the longest row has no padding
       // Logits here are of magnitude ~3; the padded rows are off by ~4 (measured), silently.
-      expect(maxAbsDiff(onGqa[1], expected[1])).toBeGreaterThan(1);
-      expect(maxAbsDiff(onGqa[2], expected[2])).toBeGreaterThan(1);
+      expect(maxAbsDifference(onGqa[1], expected[1])).toBeGreaterThan(1);
+      expect(maxAbsDifference(onGqa[2], expected[2])).toBeGreaterThan(1);
     }
   });
 
@@ -319,13 +269,13 @@ describe('GroupQueryAttention graphs', () => {
         input_ids: int64([PROMPT]),
         attention_mask: int64([PROMPT.map(() => 1)]),
         position_ids: int64([positions]),
-        ...emptyPast(model, 1),
+        ...emptyPast(model.options, 1),
       });
     const right = PROMPT.map((_, i) => i);
     const wrong = PROMPT.map(() => 7);
     const last = (outputs: Outputs) => logitsAt(outputs, 0, PROMPT.length - 1);
-    expect(maxAbsDiff(last(await run(gqaFused(), wrong)), last(await run(gqaFused(), right)))).toBe(0);
-    expect(maxAbsDiff(last(await run(gqaOp(), wrong)), last(await run(gqaOp(), right)))).toBeGreaterThan(0.1);
+    expect(maxAbsDifference(last(await run(gqaFused(), wrong)), last(await run(gqaFused(), right)))).toBe(0);
+    expect(maxAbsDifference(last(await run(gqaOp(), wrong)), last(await run(gqaOp(), right)))).toBeGreaterThan(0.1);
   });
 
   test("the present cache holds each right-padded row's real tokens compacted at slots 0..n-1", async () => {
@@ -345,7 +295,7 @@ describe('GroupQueryAttention graphs', () => {
         const soloStart = (h * n) * headDim;
         const got = (batchKey.data as Float32Array).subarray(batchStart, batchStart + n * headDim);
         const want = (soloKey.data as Float32Array).subarray(soloStart, soloStart + n * headDim);
-        expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
+        expect(maxAbsDifference(got, want)).toBeLessThan(1e-6);
       }
     }
   });

@@ -10,7 +10,7 @@ import { DTYPE_NAMES, DtypeName, onnxFileForDtype } from '../../src/dtypeFiles';
 import { listDtypeVariants } from '../../src/model/dtype';
 import { float16ToFloat32 } from '../../src/runtime/float16';
 import { GraphInfo, inspectGraph } from '../../src/model/graphInfo';
-import { loadModel, LoadedModel } from '../../src/model/loadModel';
+import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { toNumber } from '../../src/model/onnxModelLayout';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
 import { TinyAttention, TinyModelInfo, buildTinyModel, resolveTinyOptions } from '../../src/tinymodel';
@@ -79,7 +79,6 @@ async function sessionFor(graphKey: string): Promise<ort.InferenceSession> {
 
 afterAll(async () => {
   for (const session of sessions.values()) await session.release();
-  fs.rmSync(workDir, { recursive: true, force: true });
 });
 
 // ------------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AutoConfig, AutoModelForCausalLM, AutoTokenizer } from '@huggingface/transformers';
 import { UserError } from '../../errors';
-import type { DeviceName } from '../../runtime/device';
+import type { DeviceName } from '../../deviceName';
 import { DtypeName, onnxFileForDtype } from '../../dtypeFiles';
 import { autoDtypeCandidates, autoReason, configRecommendedDtype, DtypeRequest, listDtypeVariants, selectLocalDtype } from '../dtype';
 import { inspectGraph } from '../graphInfo';

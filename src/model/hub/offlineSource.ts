@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
-import type { DeviceName } from '../../runtime/device';
+import type { DeviceName } from '../../deviceName';
 import { DtypeName, onnxFileForDtype } from '../../dtypeFiles';
 import { DtypeRequest, listDtypeVariants, selectLocalDtype } from '../dtype';
 import { inspectGraph } from '../graphInfo';

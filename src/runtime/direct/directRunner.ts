@@ -1,5 +1,5 @@
 import { GatherSource, gatherLayer, KvCache } from '../kvCache';
-import { KvArray, KvDtype, KvShape } from '../kvShape';
+import { allocateKv, declaredKvShape, KvArray, KvDtype, KvShape } from '../kvShape';
 import { LogitsView } from '../logitsView';
 import { RuntimeSessionSettings } from '../sessionOptions';
 import { StepFeeds } from '../stepFeeds';
@@ -7,7 +7,8 @@ import { countLogits, emptyRunnerStats, ModelRunner, RunnerInputs, RuntimeDescri
 import { keptLogitColumns, logitsFeed, readRunnerInputs } from '../graphFeeds';
 import { kvCopiesOf, kvHandlingOf } from '../runtimeTraits';
 import { growableStride, KvMemoryPool } from './kvMemoryPool';
-import { DirectTensor, OrtDirectSession } from './ortSession';
+import { DirectTensor, DirectValue, OrtDirectSession } from './ortSession';
+import { StepBindings } from './stepBindings';
 
 export interface DirectRunnerOptions {
   /**
@@ -32,6 +33,12 @@ export class DirectRunner implements ModelRunner {
   private logitsBuffer: Float32Array | Uint16Array | null = null;
   private reservedRows = 1;
   private stepInFlight = false;
+  /** The OrtValues kept from step to step (per-step state: recreated only when a tensor's memory or shape changes). */
+  private readonly bindings = new StepBindings();
+  private readonly emptyPast: KvArray;
+  private inFlight: Promise<void> | null = null;
+  /** Tensor descriptors of KV memory, by layer array (kept while the memory is). */
+  private readonly kvTensors = new WeakMap<KvArray, DirectTensor>();
 
   private constructor(
     private readonly session: OrtDirectSession,
@@ -45,6 +52,7 @@ export class DirectRunner implements ModelRunner {
     // In place: spares for the next prefill (or a prefix copy) and a capacity growth; alternating: the other buffer and a
     // prefill buffer.
     this.pool = new KvMemoryPool(kvShape, 4);
+    this.emptyPast = allocateKv(kvShape.dtype, 0);
   }
 
   static async create(
@@ -59,18 +67,11 @@ export class DirectRunner implements ModelRunner {
       denormalAsZero: settings.denormalAsZero,
     });
     try {
-      const layers = session.inputNames.filter((n: string) => /^past_key_values\.\d+\.key$/.test(n)).length;
-      const key = layers > 0 ? session.inputInfo('past_key_values.0.key') : { type: 'float32', dims: [] };
-      const numeric = (value: number | undefined, otherwise: number) => (typeof value === 'number' && value > 0 ? value : otherwise);
-      const kvShape: KvShape = {
-        layers,
-        dtype: key.type === 'float16' ? 'float16' : 'float32',
-        kvHeads: numeric(key.dims[1], fallback.kvHeads),
-        headDim: numeric(key.dims[3], fallback.headDim),
-      };
+      const firstKey = session.inputNames.includes('past_key_values.0.key') ? session.inputInfo('past_key_values.0.key') : undefined;
+      const kvShape = declaredKvShape(session.inputNames, firstKey, fallback);
       const logitsInfo = session.outputInfo('logits');
       const logitsType: KvDtype = logitsInfo.type === 'float16' ? 'float16' : 'float32';
-      const vocab = numeric(logitsInfo.dims[2], fallback.vocabSize);
+      const vocab = logitsInfo.dims[2] > 0 ? logitsInfo.dims[2] : fallback.vocabSize;
       const runtime: RuntimeDescription = {
         name: 'direct',
         version: OrtDirectSession.version(),
@@ -102,42 +103,60 @@ export class DirectRunner implements ModelRunner {
 
   private async runStep(feeds: StepFeeds): Promise<StepResult> {
     const { batch, seqLen } = feeds;
-    const inputs: Record<string, DirectTensor> = {
-      input_ids: { type: 'int64', data: feeds.inputIds, dims: [batch, seqLen] },
-    };
-    if (this.inputs.hasAttentionMask) inputs.attention_mask = { type: 'int64', data: feeds.attentionMask, dims: [batch, feeds.maskWidth] };
-    if (this.inputs.hasPositionIds) inputs.position_ids = { type: 'int64', data: feeds.positionIds, dims: [batch, seqLen] };
+    const bindings = this.bindings;
+    const inputs: Record<string, DirectValue> = { input_ids: bindings.stage('input_ids', feeds.inputIds, [batch, seqLen]) };
+    if (this.inputs.hasAttentionMask) {
+      inputs.attention_mask = bindings.bind('attention_mask', { type: 'int64', data: feeds.attentionMask, dims: [batch, feeds.maskWidth] });
+    }
+    if (this.inputs.hasPositionIds) inputs.position_ids = bindings.stage('position_ids', feeds.positionIds, [batch, seqLen]);
     const logitsInput = logitsFeed(this.inputs, feeds);
-    if (logitsInput) inputs[logitsInput.name] = { type: 'int64', data: logitsInput.data, dims: logitsInput.dims };
+    if (logitsInput) inputs[logitsInput.name] = bindings.stage(logitsInput.name, logitsInput.data, logitsInput.dims);
 
     const kept = keptLogitColumns(this.inputs, feeds);
     const vocab = this.vocab;
     const logitsData = this.logitsOutput(batch * kept * vocab);
-    const outputs: Record<string, DirectTensor> = { logits: { type: this.logitsType, data: logitsData, dims: [batch, kept, vocab] } };
+    const outputs: Record<string, DirectValue> = {
+      logits: bindings.bind('logits', { type: this.logitsType, data: logitsData, dims: [batch, kept, vocab] }),
+    };
 
     const inPlace = this.options.sharePastPresent && feeds.past !== null;
     const past = inPlace ? this.withCapacity(feeds.past!, feeds.maskWidth) : feeds.past;
     const length = inPlace ? feeds.maskWidth : (past?.length ?? 0) + seqLen;
     const present = inPlace ? new KvCache(this.kvShape, batch, length, past!.stride, past!.keys, past!.values) : this.newCache(batch, length, length);
-    const emptyPast = this.emptyPastTensor(batch);
     for (let i = 0; i < this.kvShape.layers; i++) {
-      for (const [kind, pick] of [['key', (c: KvCache) => c.keys[i]], ['value', (c: KvCache) => c.values[i]]] as const) {
-        const presentTensor = this.kvTensor(present, pick(present));
-        inputs[`past_key_values.${i}.${kind}`] = inPlace ? presentTensor : past ? this.kvTensor(past, pick(past)) : emptyPast;
-        outputs[`present.${i}.${kind}`] = presentTensor;
+      for (const kind of ['key', 'value'] as const) {
+        const pastName = `past_key_values.${i}.${kind}`;
+        const presentName = `present.${i}.${kind}`;
+        if (inPlace) {
+          // One buffer, one OrtValue on both sides: GroupQueryAttention writes the new slots into the past.
+          inputs[pastName] = outputs[presentName] = bindings.bind(pastName, this.kvTensor(present, kind, i));
+        } else {
+          inputs[pastName] = bindings.bind(pastName, past ? this.kvTensor(past, kind, i) : this.emptyPastTensor(batch));
+          outputs[presentName] = bindings.bind(presentName, this.kvTensor(present, kind, i));
+        }
       }
     }
+    const run = this.session.run(inputs, outputs);
+    this.inFlight = run;
     try {
-      await this.session.run(inputs, outputs);
+      await run;
+      this.stats.runMs += this.session.lastRunMs;
     } catch (error) {
       if (!inPlace) this.pool.give(this.pool.memoryOf(present.keys));
       throw error;
+    } finally {
+      this.inFlight = null;
     }
     if (past && !inPlace) this.pool.give(this.pool.memoryOf(past.keys));
     const logits = new LogitsView(logitsData, batch, kept, vocab, seqLen - kept, this.inputs.hasLogitsIndex ? feeds.logitColumns : undefined);
     countLogits(this.stats, logits);
     this.stats.kvBytesAllocated = this.pool.bytesAllocated;
     return { logits, present };
+  }
+
+  /** OrtValues created by this runner's steps so far: a decode step whose shapes hold creates only the mask's. */
+  get valuesCreated(): number {
+    return this.bindings.created;
   }
 
   reserveRows(rows: number): void {
@@ -163,6 +182,9 @@ export class DirectRunner implements ModelRunner {
   }
 
   async release(): Promise<void> {
+    // The kept OrtValues are released once no run uses them (the session itself defers its release the same way).
+    await this.inFlight?.catch(() => undefined);
+    this.bindings.releaseAll();
     this.pool.clear();
     this.logitsBuffer = null;
     this.session.release();
@@ -222,17 +244,24 @@ export class DirectRunner implements ModelRunner {
     return new KvCache(this.kvShape, batch, length, stride, memory.keys, memory.values);
   }
 
-  private kvTensor(cache: KvCache, data: KvArray): DirectTensor {
+  /** A layer's key or value tensor of a cache: the descriptor made for its memory is kept while its shape holds. */
+  private kvTensor(cache: KvCache, kind: 'key' | 'value', layer: number): DirectTensor {
+    const data = kind === 'key' ? cache.keys[layer] : cache.values[layer];
+    const kept = this.kvTensors.get(data);
+    if (kept && kept.dims[0] === cache.batch && kept.dims[2] === cache.stride) return kept;
     const elements = cache.tensorElements;
-    return {
+    const tensor: DirectTensor = {
       type: this.kvShape.dtype,
       data: data.length === elements ? data : data.subarray(0, elements),
       dims: [cache.batch, this.kvShape.kvHeads, cache.stride, this.kvShape.headDim],
     };
+    this.kvTensors.set(data, tensor);
+    return tensor;
   }
 
+  /** The empty past of a prefill: one kept array, so its OrtValues are reused while the batch size holds. */
   private emptyPastTensor(batch: number): DirectTensor {
-    return { type: this.kvShape.dtype, data: this.kvShape.dtype === 'float16' ? new Uint16Array(0) : new Float32Array(0), dims: [batch, this.kvShape.kvHeads, 0, this.kvShape.headDim] };
+    return { type: this.kvShape.dtype, data: this.emptyPast, dims: [batch, this.kvShape.kvHeads, 0, this.kvShape.headDim] };
   }
 
   private logitsOutput(elements: number): Float32Array | Uint16Array {

@@ -11,6 +11,12 @@ export interface KvMemory {
 const SPARE_SHARE = 1.5;
 
 /**
+ * Copies of a cache's memory the direct runtime may hold at once, for the memory budget: the live cache and the pool's
+ * spares (the copy made while the cache grows or the other buffer of a plain graph, and prefill or prefix copies).
+ */
+export const DIRECT_KV_COPIES = 1 + SPARE_SHARE;
+
+/**
  * The KV memory a runner owns. Memory is allocated only when no spare is large enough (a new capacity), and memory of
  * caches the runner consumed comes back here to be reused, so a decode step allocates nothing.
  */
@@ -51,8 +57,8 @@ export class KvMemoryPool {
   }
 
   /**
-   * Returns memory for reuse. At most `keep` spares are kept, largest first, together at most 1.5 × the largest memory
-   * ever allocated (the runtime's `kvCopies` counts them); the rest go to the garbage collector.
+   * Returns memory for reuse. At most `keep` spares are kept, largest first, together at most SPARE_SHARE × the largest
+   * memory ever allocated (DIRECT_KV_COPIES counts them); the rest go to the garbage collector.
    */
   give(memory: KvMemory | undefined): void {
     if (!memory || this.spares.includes(memory)) return;

@@ -29,6 +29,8 @@ import { checkStatus, statusToError } from './ortStatus';
  * - `data.length` must equal the product of `dims` exactly (use `subarray` for a view over a larger buffer).
  * - The same DirectTensor object may appear as an input and as an output (GroupQueryAttention past/present in place):
  *   one OrtValue is created for it and passed to both sides.
+ * - A `DirectValue` (an OrtValue kept across runs, see `bindTensor`) may be passed wherever a DirectTensor is: `run` uses
+ *   it as it is and leaves it alive. Its typed array must stay valid (not detached) until the value is released.
  */
 
 export type DirectTensorType = 'float32' | 'float16' | 'int64' | 'int32';
@@ -64,6 +66,56 @@ export interface DirectTensorInfo {
   type: string;
   /** -1 for a symbolic or unknown dimension. */
   dims: number[];
+}
+
+/**
+ * An OrtValue over a DirectTensor's memory that outlives a run: for tensors whose memory and shape stay the same from
+ * step to step (a KV buffer written in place, the logits buffer, small reused inputs), so a step does not create and
+ * release it again. Owned by the caller: `release()` it when the tensor changes or is dropped.
+ */
+export class DirectValue {
+  private handle: unknown;
+
+  constructor(
+    private readonly api: OrtApi,
+    readonly tensor: DirectTensor,
+    handle: unknown,
+  ) {
+    this.handle = handle;
+  }
+
+  /** Whether this value wraps exactly `tensor`'s memory, element type and shape (so it can stand for it in a run). */
+  matches(tensor: DirectTensor): boolean {
+    const mine = this.tensor;
+    if (mine === tensor) return true;
+    if (mine.type !== tensor.type || mine.dims.length !== tensor.dims.length) return false;
+    for (let i = 0; i < mine.dims.length; i++) if (mine.dims[i] !== tensor.dims[i]) return false;
+    return mine.data.buffer === tensor.data.buffer && mine.data.byteOffset === tensor.data.byteOffset && mine.data.length === tensor.data.length;
+  }
+
+  /** The OrtValue handle; throws once released. */
+  get ortValue(): unknown {
+    if (this.handle === null) throw new Error('this DirectValue has been released');
+    return this.handle;
+  }
+
+  get released(): boolean {
+    return this.handle === null;
+  }
+
+  /** Releases the OrtValue (idempotent). The memory stays the caller's. */
+  release(): void {
+    if (this.handle === null) return;
+    this.api.ReleaseValue(this.handle);
+    this.handle = null;
+  }
+}
+
+/** Wraps a tensor in an OrtValue kept across runs (see DirectValue); checks it as `run` checks its tensors. */
+export function bindTensor(name: string, tensor: DirectTensor): DirectValue {
+  const api = ortApi();
+  const { cpuMemoryInfo } = sharedObjects(api);
+  return new DirectValue(api, tensor, createTensorValue(api, cpuMemoryInfo, name, tensor, []));
 }
 
 interface ElementInfo {
@@ -119,6 +171,8 @@ export class OrtDirectSession {
    */
   recordAddresses = false;
   lastRunAddresses: RunAddresses | null = null;
+  /** Time of the last run's native `Run` call alone (ms): from the call to its completion callback on the JS thread. */
+  lastRunMs = 0;
 
   private constructor(
     private readonly api: OrtApi,
@@ -207,7 +261,11 @@ export class OrtDirectSession {
    * straight into `outputs[name].data`. Every OrtValue (and the status) is released on every path. An onnxruntime
    * error rejects with an OrtStatusError carrying onnxruntime's message.
    */
-  async run(inputs: Record<string, DirectTensor>, outputs: Record<string, DirectTensor>, control: DirectRunControl = {}): Promise<void> {
+  async run(
+    inputs: Record<string, DirectTensor | DirectValue>,
+    outputs: Record<string, DirectTensor | DirectValue>,
+    control: DirectRunControl = {},
+  ): Promise<void> {
     if (this.released) throw new Error('the direct onnxruntime session has been released');
     const { api } = this;
     const { cpuMemoryInfo } = sharedObjects(api);
@@ -221,7 +279,8 @@ export class OrtDirectSession {
     const keepAlive: unknown[] = [];
     let runOptions: unknown = null;
     let onAbort: (() => void) | undefined;
-    const valueOf = (name: string, tensor: DirectTensor): unknown => {
+    const valueOf = (name: string, tensor: DirectTensor | DirectValue): unknown => {
+      if (tensor instanceof DirectValue) return tensor.ortValue;
       let value = values.get(tensor);
       if (value === undefined) {
         value = createTensorValue(api, cpuMemoryInfo, name, tensor, keepAlive);
@@ -247,11 +306,13 @@ export class OrtDirectSession {
         onAbort = () => void statusToError(api, api.RunOptionsSetTerminate(options), 'RunOptionsSetTerminate');
         control.signal.addEventListener('abort', onAbort, { once: true });
       }
+      const runStarted = performance.now();
       const status = await callAsync(
         api.Run, this.handle, runOptions,
         inputNames, inputValues, inputNames.length,
         outputNames, outputNames.length, outputValues,
       );
+      this.lastRunMs = performance.now() - runStarted;
       const error = statusToError(api, status, 'Run');
       if (error) throw error;
     } finally {

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { TinyModelOptions, resolveTinyOptions } from '../tinyModelOptions';
+import { resolveTinyOptions } from '../resolveTinyOptions';
+import { TinyModelOptions } from '../tinyModelOptions';
 import { GGUF_TENSOR_TYPES, GgufTensorType, isGgufTensorType } from './ggmlTypes';
 import { GGUF_DIR, ggufFileName, writeQwen3Gguf } from './qwen3Gguf';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadModel } from '../../../src/model/loadModel';
+import { loadModel } from '../../../src/engine/loadModel';
 import { encodePrompt } from '../../../src/tokenize/promptEncoder';
 import { TinyAttention, TinyModelOptions, buildTinyModel } from '../../../src/tinymodel';
 import { writeTinyModelGguf } from '../../../src/tinymodel/gguf';

@@ -1,0 +1,1 @@
+export type PaddingSide = 'left' | 'right';
