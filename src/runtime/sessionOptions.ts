@@ -104,13 +104,11 @@ function parseEntries(text: string): Record<string, string> {
 
 /**
  * Memory prepacking keeps once the session is loaded, for the memory plan of a run that has not loaded the model yet
- * (`--dry-run`; a loaded run measures what is left). Without prepacking onnxruntime maps the weight file and reads it in
- * place (page cache, ~0.15 GB of RSS after load on the 0.6B shape); with it every prepacked weight is a re-laid-out
- * anonymous copy, and the tied embedding, read by both the Gather and the lm_head Gemm, is held twice more. Measured after
- * load on the 0.6B GQA shape (2 threads, direct runtime): fp32 +3.01 GB (file 2.38 GB), q8 +1.69 GB (1.06 GB), q4 +1.47
- * GB (0.90 GB) over the same load without prepacking; this estimate gives 3.01, 1.69, 1.52 GB. With the derived graph's
- * 8-bit lm_head (no float projection onto the embedding: `tiedEmbeddingBytes` 0) q8 +0.81 GB and q4 +0.76 GB measured,
- * 1.06 and 0.90 GB estimated.
+ * (`--dry-run`; a loaded run plans from what is left). Without prepacking onnxruntime maps the weight file and reads it in
+ * place (~0.14 GB of RSS after load on the 0.6B shape); with it every prepacked weight is a re-laid-out anonymous copy,
+ * and a float lm_head tied to the embedding keeps the embedding twice more. Measured over the same load without
+ * prepacking on the 0.6B GQA shape (docs/quantized-options.md): fp32 +3.01 GB, q8 +1.70 GB, q4 +1.64 GB with the float
+ * lm_head (this estimate: 3.01, 1.69, 1.52 GB); q8 +0.61–0.63 GB, q4 +0.57 GB with the 8-bit one (estimate: 1.07, 0.90).
  */
 export function prepackedWeightBytes(weights: { fileBytes: number; tiedEmbeddingBytes: number }, settings: Pick<RuntimeSessionSettings, 'disablePrepacking'>): number {
   return settings.disablePrepacking ? 0 : weights.fileBytes + weights.tiedEmbeddingBytes;
