@@ -1,11 +1,12 @@
 /**
- * Session settings both runtimes apply, so that they run the same kernels and give the same tokens, chosen per graph
- * from the kernels its weights run on (README "Session options per graph" has the measurements behind each choice).
+ * Session settings both runtimes apply, so that they run the same kernels and give the same tokens. Measured per dtype
+ * (fp32, q8, q4: docs/quantized-options.md), the same settings came out best for every graph; what differs per graph is
+ * the derived graph (model/derivedGraph.ts).
  *
  * - Prepacking (onnxruntime's default) re-lays out every constant MatMul weight once, at load, into the layout its
  *   kernel reads. The quantized kernels need it: without it MatMulNBits and MatMulInteger dequantize or repack their
  *   weights on every call. It is on for every graph; what it keeps beyond the file's weights is
- *   `prepackedExtraBytes`, which the memory plan counts.
+ *   `prepackedWeightBytes`, which the dry run's memory plan counts.
  * - Intra-op spinning: off (see allowSpinning).
  * - Denormals: see denormalAsZero.
  */
@@ -20,35 +21,6 @@ export interface RuntimeSessionSettings {
   profileFilePrefix?: string;
   /** Further config entries, for measurements only (`QWEN_GEN_SESSION_CONFIG=key=value,key=value`). */
   extraEntries?: Record<string, string>;
-}
-
-/** The kernels a graph's weights run on, from its op types (node count per op type, non-default domains prefixed). */
-export interface WeightKernels {
-  /** Float MatMul / Gemm (fp32 and fp16 graphs, and the float lm_head of quantized ones). */
-  float: boolean;
-  /** com.microsoft MatMulNBits (q4, q4f16, and qwen-gen's batchable 8-bit rewrite). */
-  matMulNBits: boolean;
-  /** MatMulInteger (dynamic 8-bit: q8, int8, uint8). */
-  matMulInteger: boolean;
-  /** com.microsoft MatMulBnb4 (bnb4). */
-  matMulBnb4: boolean;
-}
-
-export function weightKernelsOf(opTypes: Readonly<Record<string, number>>): WeightKernels {
-  const has = (op: string) => (opTypes[op] ?? 0) > 0;
-  return {
-    float: has('MatMul') || has('Gemm'),
-    matMulNBits: has('com.microsoft:MatMulNBits'),
-    matMulInteger: has('MatMulInteger'),
-    matMulBnb4: has('com.microsoft:MatMulBnb4'),
-  };
-}
-
-/** One session setting as `inspect` and the report show it: the config entry (or its default) and why. */
-export interface SessionSettingChoice {
-  name: string;
-  value: string;
-  reason: string;
 }
 
 /**

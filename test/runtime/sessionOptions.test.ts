@@ -6,7 +6,6 @@ import {
   prepackedWeightBytes,
   sessionConfigEntries,
   sessionSettings,
-  weightKernelsOf,
 } from '../../src/runtime/sessionOptions';
 import { buildTestModel, tempDir } from '../helpers/testModels';
 
@@ -41,13 +40,6 @@ describe('session settings', () => {
     const weights = { fileBytes: 898e6, tiedEmbeddingBytes: 151936 * 1024 * 4 };
     expect(prepackedWeightBytes(weights, { disablePrepacking: false })).toBe(898e6 + 151936 * 1024 * 4);
     expect(prepackedWeightBytes(weights, { disablePrepacking: true })).toBe(0);
-  });
-
-  test('weight kernels from op types', () => {
-    expect(weightKernelsOf({ MatMul: 14, Gemm: 1 })).toEqual({ float: true, matMulNBits: false, matMulInteger: false, matMulBnb4: false });
-    expect(weightKernelsOf({ 'com.microsoft:MatMulNBits': 14, Gemm: 1 }).matMulNBits).toBe(true);
-    expect(weightKernelsOf({ MatMulInteger: 14 }).matMulInteger).toBe(true);
-    expect(weightKernelsOf({ 'com.microsoft:MatMulBnb4': 3 }).matMulBnb4).toBe(true);
   });
 });
 
