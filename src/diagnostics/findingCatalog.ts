@@ -29,7 +29,7 @@ export const FINDING_CATALOG = {
   left_padding_on_gqa: { title: 'left padding forced on a GroupQueryAttention graph', severities: ['error'], scope: 'model' },
   no_attention_mask: { title: 'graph has no attention_mask', severities: ['warning'], scope: 'model' },
   no_position_ids: { title: 'graph has no position_ids', severities: ['info', 'warning'], scope: 'model' },
-  batch_dependent_quantization: { title: 'dynamic quantization depends on the batch', severities: ['warning'], scope: 'model' },
+  batch_dependent_quantization: { title: 'dynamic quantization depends on the batch', severities: ['info', 'warning'], scope: 'model' },
   prompt_over_context: { title: 'prompt longer than the context', severities: ['error'], scope: 'request' },
   prompt_plus_max_tokens_over_context: { title: 'max_tokens clamped to the context', severities: ['warning'], scope: 'request' },
   special_tokens_in_content: { title: 'special-token text in content', severities: ['info', 'warning'], scope: 'request' },

@@ -89,7 +89,10 @@ export function graphFindings(model: ModelFacts, options: GraphFindingOptions = 
       action: batchOne,
     });
   }
+  // `graph.opTypes` are those of the graph that runs (the derived one when it applies); the file's own are kept apart.
   const batchDependent = batchDependentOps(graph);
+  const sourceOpTypes = model.derived?.sourceOpTypes ?? graph.opTypes;
+  const inFile = batchDependentOps({ opTypes: sourceOpTypes });
   if (batchDependent.length > 0) {
     findings.push({
       code: 'batch_dependent_quantization',
@@ -97,8 +100,18 @@ export function graphFindings(model: ModelFacts, options: GraphFindingOptions = 
       message:
         `the graph quantizes activations dynamically with one scale per batch (${batchDependent.join(', ')}): a row's output ` +
         'would depend on which rows share its batch.',
-      evidence: { ops: Object.fromEntries(batchDependent.map((op) => [op, graph.opTypes[op]])) },
-      action: batchOne,
+      evidence: { ops: Object.fromEntries(batchDependent.map((op) => [op, graph.opTypes[op]])), derived_graph: model.derived?.path ?? null },
+      action: batchOne + (model.derived === null ? '; without --no-derived-graph qwen-gen quantizes each row on its own and batches' : ''),
+    });
+  } else if (inFile.length > 0) {
+    findings.push({
+      code: 'batch_dependent_quantization',
+      severity: 'info',
+      message:
+        `the model file quantizes activations dynamically with one scale per batch (${inFile.join(', ')}): run as it is, a row's ` +
+        "output would depend on which rows share its batch (other tools batching this file get batch-dependent rows).",
+      evidence: { ops: Object.fromEntries(inFile.map((op) => [op, sourceOpTypes[op]])), derived_graph: model.derived?.path ?? null },
+      action: `qwen-gen runs a derived graph that quantizes each row with its own scale (row_wise_activation_quantization), so a row's output does not depend on its batch mates; ${batchOne.replace('qwen-gen runs', 'it runs')}`,
     });
   }
   if (!graph.hasPositionIds) {

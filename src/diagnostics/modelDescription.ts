@@ -8,7 +8,25 @@ import { TokenSource } from '../model/specialTokens';
 import { tokenizerPaddingSide } from './graphFindings';
 import { tokenText } from './modelFacts';
 
-export type ModelDescriptionSource = Pick<ModelPlan, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize' | 'runtime'>;
+export type ModelDescriptionSource = Pick<ModelPlan, 'spec' | 'folder' | 'graph' | 'tokens' | 'protocol' | 'fillTokenId' | 'tokenizer' | 'contextLength' | 'vocabSize' | 'runtime'> &
+  Partial<Pick<ModelPlan, 'derived'>>;
+
+/** onnxruntime session settings (report `model.runtime.session_options`). */
+export interface SessionOptionsDescription {
+  threads: number;
+  prepacking: boolean;
+  intra_op_spinning: boolean | null;
+  config_entries: Record<string, string>;
+}
+
+/** The derived graph that runs instead of the user's file (report `model.derived_graph`). */
+export interface DerivedGraphDescription {
+  /** Relative to the model folder; null when the user's file runs as it is. */
+  file: string | null;
+  rewrites: { name: string; nodes: number; detail: string }[];
+  /** Why the user's file runs as it is, when it does. */
+  reason: string | null;
+}
 
 export interface TokenDescription {
   id: number;
@@ -26,7 +44,15 @@ export interface ModelDescription {
   kv_dtype: KvDtype;
   protocol: { side: 'left' | 'right'; cache_layout: string; description: string };
   /** What runs the graph: the direct runtime (onnxruntime's C API, KV cache in place) or onnxruntime-node. */
-  runtime: { name: 'direct' | 'onnxruntime-node'; onnxruntime_version: string; kv_handling: string; fallback_reason: string | null };
+  runtime: {
+    name: 'direct' | 'onnxruntime-node';
+    onnxruntime_version: string;
+    kv_handling: string;
+    fallback_reason: string | null;
+    session_options?: SessionOptionsDescription;
+  };
+  /** null with --no-derived-graph. */
+  derived_graph?: DerivedGraphDescription | null;
   context_length: number;
   vocab_size: number;
   /** From config.json (null when a key is missing). */
@@ -74,7 +100,26 @@ export function describeModel(model: ModelDescriptionSource, options: { io?: boo
       onnxruntime_version: model.runtime.version,
       kv_handling: model.runtime.kvHandling,
       fallback_reason: model.runtime.fallbackReason ?? null,
+      ...(model.runtime.session
+        ? {
+            session_options: {
+              threads: model.runtime.session.threads,
+              prepacking: model.runtime.session.prepacking,
+              intra_op_spinning: model.runtime.session.intraOpSpinning,
+              config_entries: model.runtime.session.configEntries,
+            },
+          }
+        : {}),
     },
+    ...(model.derived !== undefined
+      ? {
+          derived_graph: model.derived && {
+            file: model.derived.path === null ? null : path.relative(folder.dir, model.derived.path),
+            rewrites: model.derived.rewrites.map((r) => ({ name: r.name, nodes: r.nodes, detail: r.detail })),
+            reason: model.derived.reason ?? null,
+          },
+        }
+      : {}),
     context_length: model.contextLength,
     vocab_size: model.vocabSize,
     dims: {
@@ -104,7 +149,8 @@ export function describeModel(model: ModelDescriptionSource, options: { io?: boo
     },
   };
   if (options.io) {
-    description.graph.op_types = graph.opTypes;
+    // The user's file's op types (what runs differs by the derived graph's rewrites, listed in derived_graph).
+    description.graph.op_types = model.derived?.sourceOpTypes ?? graph.opTypes;
     description.graph.inputs = graph.inputs;
     description.graph.outputs = graph.outputs;
   }

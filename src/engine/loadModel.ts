@@ -1,7 +1,7 @@
 import { UserError } from '../errors';
-import { ensureGatheredLogitsGraph } from '../model/gatheredLogitsGraph';
+import { derivedGraphOptions, ensureDerivedGraph } from '../model/derivedGraph';
 import { modelDimensions } from '../model/modelDimensions';
-import { ModelFiles, ModelFilesOptions, openModelFiles } from '../model/modelFiles';
+import { ModelFiles, ModelFilesOptions, openModelFiles, withRunOpTypes } from '../model/modelFiles';
 import { BatchRunner } from '../padding/batchRunner';
 import { choosePaddingProtocol, PaddingProtocol, PaddingSide } from '../padding/paddingProtocol';
 import { createRunner, plannedRuntime, RunnerOptions } from '../runtime/createRunner';
@@ -11,11 +11,6 @@ import { ModelRunner, RuntimeDescription } from '../runtime/stepRunner';
 export interface LoadModelOptions extends RunnerOptions, ModelFilesOptions {
   /** Force a padding side; by default the protocol is chosen from the graph. */
   paddingSide?: PaddingSide;
-  /**
-   * Run a derived graph that computes logits only at the one position per row that is read (default true when the graph
-   * has no num_logits_to_keep). It is written once beside the model; the user's file is never modified.
-   */
-  gatherLogits?: boolean;
 }
 
 /** The model as a run would use it, without a session (`--dry-run`): its files, its padding protocol, the runtime that would run it. */
@@ -42,14 +37,24 @@ export async function openModel(spec: string, options: LoadModelOptions = {}): P
   return { ...files, protocol: protocolOf(files, options), runtime: plannedRuntime(options, files.graph.presentFromAttentionOp) };
 }
 
-/** The model's files, then the onnxruntime session (on the derived logits-gathering graph when it applies) and its batch runner. */
+/** The model's files, then the onnxruntime session (on the derived graph when it applies) and its batch runner. */
 export async function loadModel(spec: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const started = Date.now();
   const device = options.device ?? 'cpu';
   assertDeviceAvailable(device);
-  const files = await openModelFiles(spec, options);
-  const { folder, graph } = files;
-  const derived = options.gatherLogits === false || graph.hasLogitsToKeep ? null : await ensureGatheredLogitsGraph(folder.onnxPath);
+  const planned = await openModelFiles(spec, options);
+  const { folder } = planned;
+  // The plan said what would run; the file decides what does (a folder that cannot be written runs the source graph).
+  let derived = planned.derived;
+  if (derived && derived.path !== null) {
+    const ensured = await ensureDerivedGraph(folder.onnxPath, derivedGraphOptions(planned.graph));
+    derived =
+      ensured.path === null
+        ? { ...derived, path: null, rewrites: [], opTypes: derived.sourceOpTypes, reason: ensured.reason }
+        : { ...derived, rewrites: ensured.rewrites };
+  }
+  const graph = withRunOpTypes(planned.graph, derived);
+  const files: ModelFiles = { ...planned, graph, derived };
   const { kvHeads, headDim, vocabSize } = modelDimensions(folder.config);
   const runner = await createRunner(derived?.path ?? folder.onnxPath, { kvHeads, headDim, vocabSize, sharePastPresent: graph.presentFromAttentionOp }, options)
     .catch((error: unknown) => {
@@ -66,7 +71,7 @@ export async function loadModel(spec: string, options: LoadModelOptions = {}): P
       ? 'derived graph: logits computed only at the position each row reads'
       : graph.hasLogitsToKeep
         ? 'num_logits_to_keep: logits computed for the last positions only'
-        : `logits for every position (${derived && derived.path === null ? derived.reason : 'disabled'}); prefill is bounded by --max-batch-tokens`,
+        : `logits for every position (${derived ? (derived.reason ?? 'the derived graph does not gather them') : 'derived graph disabled'}); prefill is bounded by --max-batch-tokens`,
     loadMs: Date.now() - started,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Writes the derived model of a GatheredLogitsPlan as a list of byte ranges: every field the plan keeps is copied
- * from the source file as it is; only the changed graph fields are encoded anew.
+ * Writes a derived model — the layout's graph fields (some synthesized by a rewrite, see quantizedKernelRewrites.ts), with
+ * a GatheredLogitsPlan applied when there is one — as a list of byte ranges: every field kept as it is in the source is
+ * copied from the source file; only the changed graph fields are encoded anew.
  *
  * Weights are never copied: an initializer embedded in the source (raw_data) becomes an ONNX external-data
  * reference into the source .onnx file itself (location = its file name, offset/length = where its raw_data bytes
@@ -17,13 +18,24 @@ import { MODEL_GRAPH, MODEL_METADATA_PROPS, GRAPH_NODE, GRAPH_INITIALIZER, GRAPH
 
 type Part = { copy: ByteSpan } | { bytes: Buffer };
 
+/** A derived graph whose head is not rewritten (no logits gathering): every field as the layout has it. */
+const UNCHANGED_HEAD: Omit<GatheredLogitsPlan, 'addedInput' | 'replacedOutput'> & Partial<Pick<GatheredLogitsPlan, 'addedInput' | 'replacedOutput'>> = {
+  removedNodeFields: new Set(),
+  insertAtField: -1,
+  newNodes: [],
+  newInitializers: [],
+  removedInitializers: new Set(),
+  removedInputs: new Set(),
+  removedValueInfos: new Set(),
+};
+
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Writes the derived model to `targetPath` (which must not exist), then flushes it to disk. */
 export async function writeGatheredLogitsModel(
   sourcePath: string,
   layout: ModelLayout,
-  plan: GatheredLogitsPlan,
+  plan: GatheredLogitsPlan | null,
   targetPath: string,
   metadata: Record<string, string>,
 ): Promise<void> {
@@ -42,7 +54,7 @@ export async function writeGatheredLogitsModel(
   }
 }
 
-function modelParts(layout: ModelLayout, plan: GatheredLogitsPlan, sourceFileName: string, metadata: Record<string, string>): Part[] {
+function modelParts(layout: ModelLayout, plan: GatheredLogitsPlan | null, sourceFileName: string, metadata: Record<string, string>): Part[] {
   const parts: Part[] = [];
   layout.topLevel.forEach((field, index) => {
     if (index !== layout.graphIndex) {
@@ -59,7 +71,8 @@ function modelParts(layout: ModelLayout, plan: GatheredLogitsPlan, sourceFileNam
   return parts;
 }
 
-function graphPartsOf(fields: readonly GraphField[], plan: GatheredLogitsPlan, sourceFileName: string): Part[] {
+function graphPartsOf(fields: readonly GraphField[], headPlan: GatheredLogitsPlan | null, sourceFileName: string): Part[] {
+  const plan = headPlan ?? UNCHANGED_HEAD;
   const parts: Part[] = [];
   fields.forEach((field, index) => {
     if (index === plan.insertAtField) {
@@ -67,10 +80,15 @@ function graphPartsOf(fields: readonly GraphField[], plan: GatheredLogitsPlan, s
     }
     switch (field.kind) {
       case 'node':
-        if (!plan.removedNodeFields.has(index)) parts.push({ copy: field.span });
+        if (plan.removedNodeFields.has(index)) return;
+        parts.push(field.synthesized ? { bytes: messageField(GRAPH_NODE, onnx.NodeProto.encode(field.node).finish()) } : { copy: field.span });
         return;
       case 'initializer':
         if (plan.removedInitializers.has(field.tensor.name)) return;
+        if (field.synthesized) {
+          parts.push({ bytes: messageField(GRAPH_INITIALIZER, onnx.TensorProto.encode(field.tensor).finish()) });
+          return;
+        }
         // A tensor with other large fields (e.g. float_data) is rare; it stays embedded, copied as it is.
         parts.push(
           field.rawData && !field.droppedOtherLargeField
@@ -82,7 +100,7 @@ function graphPartsOf(fields: readonly GraphField[], plan: GatheredLogitsPlan, s
         if (!plan.removedInputs.has(field.info.name)) parts.push({ copy: field.span });
         return;
       case 'output':
-        if (field.info.name === plan.replacedOutput.name) {
+        if (field.info.name === plan.replacedOutput?.name) {
           parts.push({ bytes: messageField(GRAPH_OUTPUT, onnx.ValueInfoProto.encode(plan.replacedOutput).finish()) });
         } else parts.push({ copy: field.span });
         return;
@@ -93,7 +111,7 @@ function graphPartsOf(fields: readonly GraphField[], plan: GatheredLogitsPlan, s
         parts.push({ copy: field.span });
     }
   });
-  parts.push({ bytes: messageField(GRAPH_INPUT, onnx.ValueInfoProto.encode(plan.addedInput).finish()) });
+  if (plan.addedInput) parts.push({ bytes: messageField(GRAPH_INPUT, onnx.ValueInfoProto.encode(plan.addedInput).finish()) });
   for (const initializer of plan.newInitializers) {
     parts.push({ bytes: messageField(GRAPH_INITIALIZER, onnx.TensorProto.encode(initializer).finish()) });
   }

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { DeviceName } from '../deviceName';
 import { loadTokenizer, Tokenizer } from '../tokenize/tokenizer';
+import { derivedGraphOptions, DerivedGraphPlan, DerivedRewrite, planDerivedGraph } from './derivedGraph';
 import { GraphInfo, inspectGraph } from './graphInfo';
 import { ModelFolder, openModelFolder } from './modelFolder';
 import { ModelSource, ModelSourceOptions, resolveModelSource } from './modelSource';
@@ -13,6 +14,25 @@ export interface ModelFilesOptions extends Omit<ModelSourceOptions, 'device'> {
   device?: DeviceName;
   /** Non-fatal model problems (e.g. a tolerated model_type). */
   onWarning?: (message: string) => void;
+  /**
+   * Run the derived graph (default true): logits computed only at the one position per row that is read (when the graph
+   * has no num_logits_to_keep), int8 compute in MatMulNBits, per-row activation quantization in dynamically quantized
+   * graphs, an 8-bit lm_head in quantized ones (see derivedGraph.ts). It is written once beside the model; the user's
+   * file is never modified.
+   */
+  derivedGraph?: boolean;
+}
+
+export interface DerivedGraphSummary {
+  /** The derived file (null when the source graph runs: no rewrite applies, or it could not be written). */
+  path: string | null;
+  rewrites: DerivedRewrite[];
+  /** Node count per op type of the user's file. */
+  sourceOpTypes: Record<string, number>;
+  /** Node count per op type of the graph that runs. */
+  opTypes: Record<string, number>;
+  /** Why the source graph runs, when it does. */
+  reason?: string;
 }
 
 /** The model's files, read and validated, without an onnxruntime session (`--dry-run`, diagnostics). */
@@ -20,7 +40,13 @@ export interface ModelFiles {
   spec: string;
   source: ModelSource;
   folder: ModelFolder;
+  /**
+   * The graph that runs: the user's file as read, except `opTypes`, which are the derived graph's when one applies (so
+   * batching decisions and findings see what runs; `derived.sourceOpTypes` keeps the file's own).
+   */
   graph: GraphInfo;
+  /** The derived graph's rewrites (planned; after loadModel, the ones of the file that runs), or null when disabled. */
+  derived: DerivedGraphSummary | null;
   tokenizer: Tokenizer;
   tokens: SpecialTokens;
   /** The id used to fill padded positions (never read: the mask hides it). */
@@ -48,12 +74,25 @@ export async function openModelFiles(spec: string, options: ModelFilesOptions = 
   const folder = openModelFolder(source.dir, source.onnxFile);
   const tokenizer = await loadTokenizer(source.dir);
   const tokens = readSpecialTokens(folder, (token) => tokenIdOf(tokenizer, token));
+  const derived = options.derivedGraph === false ? null : summarizeDerived(graph, await planDerivedGraph(onnxPath, derivedGraphOptions(graph)));
   return {
-    spec, source, folder, graph, tokenizer, tokens,
+    spec, source, folder, graph: withRunOpTypes(graph, derived), derived, tokenizer, tokens,
     fillTokenId: tokens.padTokenId ?? tokens.eosTokenIds[0] ?? 0,
     vocabSize: configNumber(folder.config, 'vocab_size') ?? 0,
     contextLength: configNumber(folder.config, 'max_position_embeddings') ?? Number.MAX_SAFE_INTEGER,
   };
+}
+
+function summarizeDerived(graph: GraphInfo, plan: DerivedGraphPlan | { reason: string }): DerivedGraphSummary {
+  const source = { sourceOpTypes: graph.opTypes, opTypes: graph.opTypes };
+  if ('reason' in plan) return { path: null, rewrites: [], ...source, reason: plan.reason };
+  if (plan.rewrites.length === 0) return { path: null, rewrites: [], ...source, reason: plan.gatherReason ?? 'no rewrite applies to this graph' };
+  return { path: plan.path, rewrites: plan.rewrites, sourceOpTypes: graph.opTypes, opTypes: plan.opTypes };
+}
+
+/** The graph facts with the op types of what runs. */
+export function withRunOpTypes(graph: GraphInfo, derived: DerivedGraphSummary | null): GraphInfo {
+  return { ...graph, opTypes: derived && derived.path !== null ? derived.opTypes : (derived?.sourceOpTypes ?? graph.opTypes) };
 }
 
 export function configNumber(config: Record<string, unknown>, key: string): number | undefined {

@@ -17,9 +17,12 @@ export interface ByteSpan {
 export const LARGE_FIELD_BYTES = 64 * 1024;
 
 export type GraphField =
-  | { kind: 'node'; span: ByteSpan; node: onnx.NodeProto }
+  /** `synthesized`: a node written by a rewrite (encoded from `node`; `span` is empty). */
+  | { kind: 'node'; span: ByteSpan; node: onnx.NodeProto; synthesized?: boolean }
   | {
       kind: 'initializer';
+      /** A small constant written by a rewrite (encoded from `tensor`; `span` is empty). */
+      synthesized?: boolean;
       span: ByteSpan;
       /** Decoded without its large fields (name, dims, data type, external data entries are all kept). */
       tensor: onnx.TensorProto;
@@ -180,6 +183,19 @@ async function readSlimFields(reader: StreamingProtoReader, length: number, watc
   if (reader.position !== end) throw new ProtobufFormatError('a field runs past the end of its message');
   result.bytes = Buffer.concat(kept);
   return result;
+}
+
+/** The op type as graphInfo keys it: `OpType` in the default domain, `domain:OpType` otherwise. */
+export function opTypeKeyOf(node: Pick<onnx.INodeProto, 'domain' | 'opType'>): string {
+  const domain = node.domain ?? '';
+  return domain === '' || domain === 'ai.onnx' ? String(node.opType) : `${domain}:${node.opType}`;
+}
+
+/** Node count per op type of a field list (the same keys as GraphInfo.opTypes). */
+export function opTypeCounts(fields: readonly GraphField[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const field of fields) if (field.kind === 'node') counts[opTypeKeyOf(field.node)] = (counts[opTypeKeyOf(field.node)] ?? 0) + 1;
+  return counts;
 }
 
 /** protobufjs decodes int64 fields as Long objects (the `long` package is installed) or numbers. */

@@ -3,7 +3,7 @@ import { DeviceName } from './device';
 import { DirectRunner } from './direct/directRunner';
 import { directRuntimeAvailable } from './direct/ortSession';
 import { NodeRunner } from './nodeRunner';
-import { sessionSettings } from './sessionOptions';
+import { describeSession, sessionSettings } from './sessionOptions';
 import { ModelRunner, RuntimeDescription } from './stepRunner';
 import { kvCopiesOf, kvHandlingOf } from './runtimeTraits';
 import { OrtDirectSession } from './direct/ortSession';
@@ -92,5 +92,6 @@ export function plannedRuntime(options: RunnerOptions, sharePastPresent: boolean
     kvHandling: kvHandlingOf(name, sharePastPresent),
     kvCopies: kvCopiesOf(name),
     fallbackReason,
+    session: describeSession(sessionSettings(options.threads)),
   };
 }

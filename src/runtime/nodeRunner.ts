@@ -3,7 +3,7 @@ import { executionProvidersFor, DeviceName } from './device';
 import { GatherSource, gatherLayer, KvCache } from './kvCache';
 import { allocateKv, declaredKvShape, KvArray, KvShape } from './kvShape';
 import { LogitsView } from './logitsView';
-import { sessionConfigEntries, RuntimeSessionSettings } from './sessionOptions';
+import { describeSession, sessionConfigEntries, RuntimeSessionSettings } from './sessionOptions';
 import { StepFeeds } from './stepFeeds';
 import { countLogits, emptyRunnerStats, ModelRunner, RunnerInputs, RuntimeDescription, StepResult } from './stepRunner';
 import { logitsFeed, readRunnerInputs } from './graphFeeds';
@@ -38,6 +38,7 @@ export class NodeRunner implements ModelRunner {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       extra: { session: sessionConfigEntries(settings) },
+      ...(settings.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: settings.profileFilePrefix } : {}),
     });
     const keyMeta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
     const kvShape = declaredKvShape(session.inputNames, keyMeta && keyMeta.isTensor ? { type: keyMeta.type, dims: keyMeta.shape } : undefined, fallback);
@@ -47,6 +48,7 @@ export class NodeRunner implements ModelRunner {
       kvHandling: kvHandlingOf('onnxruntime-node', false),
       kvCopies: kvCopiesOf('onnxruntime-node'),
       fallbackReason,
+      session: describeSession(settings),
     };
     return new NodeRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime);
   }

@@ -1,6 +1,7 @@
 import { GatherSource, KvCache } from './kvCache';
 import { KvShape } from './kvShape';
 import { LogitsView } from './logitsView';
+import { SessionDescription } from './sessionOptions';
 import { StepFeeds } from './stepFeeds';
 
 /** What the runner needs to know about the graph's inputs; read from the session's own metadata. */
@@ -40,6 +41,8 @@ export interface RuntimeDescription {
   kvCopies: number;
   /** Set when the direct runtime was wanted but could not be used. */
   fallbackReason?: string;
+  /** The onnxruntime session settings (prepacking, spinning, threads). */
+  session?: SessionDescription;
 }
 
 /**

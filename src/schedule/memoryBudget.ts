@@ -68,6 +68,11 @@ export interface MemoryFacts {
   constrainedBytes?: number;
   /** What this process uses already (the loaded model is part of it). */
   rssBytes: number;
+  /**
+   * Memory the model will take when its session is created and that `freeBytes` does not show yet (a plan made before
+   * loading, `--dry-run`: the prepacked weights, runtime/sessionOptions.ts prepackedWeightBytes). 0 once loaded.
+   */
+  notYetLoadedBytes?: number;
 }
 
 export function currentMemoryFacts(): MemoryFacts {
@@ -88,9 +93,10 @@ const NO_LIMIT = 2 ** 60;
  * bounds it, so the scheduler never plans past the limit and gets OOM-killed.
  */
 export function defaultMemoryBudget(facts: MemoryFacts = currentMemoryFacts()): number {
-  let available = facts.freeBytes;
+  const pending = facts.notYetLoadedBytes ?? 0;
+  let available = Math.max(0, facts.freeBytes - pending);
   const limit = facts.constrainedBytes;
-  if (limit !== undefined && limit > 0 && limit < NO_LIMIT) available = Math.min(available, Math.max(0, limit - facts.rssBytes));
+  if (limit !== undefined && limit > 0 && limit < NO_LIMIT) available = Math.min(available, Math.max(0, limit - facts.rssBytes - pending));
   return Math.floor(available * 0.5);
 }
 

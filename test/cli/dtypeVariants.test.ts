@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildTinyModel } from '../../src/tinymodel';
 import { parseJsonl, runCli } from '../helpers/cli';
@@ -21,8 +22,22 @@ test.each(DTYPES)('--dtype %s runs its own file and completes every request', (d
   expect(parseJsonl(result.stdout)).toHaveLength(13);
 });
 
-test('dynamically quantized graphs (q8) are run at batch size 1 with a warning, so batched equals solo', () => {
+test('dynamically quantized graphs (q8) run batched on the derived per-row graph, and batched equals solo', () => {
   const args = [FIXTURE, '-m', dir, '--dtype', 'q8', '--greedy', '--max-tokens', '6', '--token-ids'];
+  const reportPath = path.join(tempDir('dtypes-report'), 'r.json');
+  const batched = runCli([...args, '--batch-size', '8', '--report', reportPath]);
+  expect(batched.status).toBe(0);
+  const report = JSON.parse(fs.readFileSync(reportPath, 'utf8'));
+  expect(report.figures.batch_size_histogram.decode['8']).toBeGreaterThan(0);
+  expect(report.model.derived_graph.rewrites.map((r: { name: string }) => r.name)).toContain('row_wise_activation_quantization');
+  expect(report.findings.find((f: { code: string }) => f.code === 'batch_dependent_quantization')?.severity).toBe('info');
+  const solo = runCli([...args, '--batch-size', '1']);
+  expect(solo.status).toBe(0);
+  expect(byId(batched.stdout)).toEqual(byId(solo.stdout));
+});
+
+test('--no-derived-graph: the q8 file runs as it is, at batch size 1 with a warning, so batched equals solo', () => {
+  const args = [FIXTURE, '-m', dir, '--dtype', 'q8', '--greedy', '--max-tokens', '6', '--token-ids', '--no-derived-graph'];
   const batched = runCli([...args, '--batch-size', '8']);
   expect(batched.stderr).toMatch(/batch_dependent_quantization|one scale per batch/);
   const solo = runCli([...args, '--batch-size', '1']);

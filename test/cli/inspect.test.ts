@@ -118,3 +118,55 @@ describe('qwen-gen inspect (GroupQueryAttention)', () => {
     expect(report.findings.find((f: { code: string }) => f.code === 'gqa_left_padding_unsafe')?.severity).toBe('info');
   });
 });
+
+describe('qwen-gen inspect names the session options and the derived graph', () => {
+  let quantizedDir: string;
+  beforeAll(async () => {
+    quantizedDir = await buildTestModel('inspect-quantized', { attention: 'gqa', variants: ['fp32', 'q4', 'q8'] });
+  });
+
+  test('q4: prepacking, accuracy level 4 on every MatMulNBits, the 8-bit lm_head, the derived file and what each rewrite did', async () => {
+    const { stdout } = await inspect([quantizedDir, '--dtype', 'q4']);
+    expect(stdout).toMatch(/^session +prepacking on, intra-op spinning off, intra-op threads onnxruntime's default/m);
+    expect(stdout).toMatch(/^derived graph +onnx\/model_q4\.qwen-gen\.onnx$/m);
+    expect(stdout).toMatch(/^ +matmulnbits_accuracy_level: accuracy_level 4 \(int8 compute\) on 14 MatMulNBits node\(s\) that had 14 at level 0$/m);
+    expect(stdout).toMatch(/^ +gathered_logits: /m);
+    expect(stdout).toMatch(/^ +quantized_lm_head: the float vocabulary projection \(151936 × 32\) runs as an 8-bit MatMulNBits/m);
+
+    const report = JSON.parse((await inspect([quantizedDir, '--dtype', 'q4', '--json'])).stdout);
+    expect(checkJsonSchema(report, schema)).toEqual([]);
+    expect(report.model.runtime.session_options).toEqual({
+      threads: 0,
+      prepacking: true,
+      intra_op_spinning: false,
+      config_entries: { 'session.intra_op.allow_spinning': '0' },
+    });
+    expect(report.model.derived_graph.file).toBe('onnx/model_q4.qwen-gen.onnx');
+    expect(report.model.derived_graph.rewrites.map((r: { name: string }) => r.name)).toEqual(['gathered_logits', 'matmulnbits_accuracy_level', 'quantized_lm_head']);
+    // op_types are the user's file's: the rewrites are listed apart.
+    expect(report.model.graph.op_types['com.microsoft:MatMulNBits']).toBe(14);
+  });
+
+  test('q8: per-row activation quantization, and batch_dependent_quantization as a mitigated info', async () => {
+    const report = JSON.parse((await inspect([quantizedDir, '--dtype', 'q8', '--json'])).stdout);
+    expect(checkJsonSchema(report, schema)).toEqual([]);
+    expect(report.model.derived_graph.rewrites.find((r: { name: string }) => r.name === 'row_wise_activation_quantization')?.nodes).toBe(14);
+    expect(report.model.graph.op_types.DynamicQuantizeLinear).toBe(14);
+    const finding = report.findings.find((f: { code: string }) => f.code === 'batch_dependent_quantization');
+    expect(finding?.severity).toBe('info');
+    expect(finding?.action).toMatch(/quantizes each row with its own scale/);
+  });
+
+  test('QWEN_GEN_PREPACKING=0 is shown as prepacking off with its config entry', async () => {
+    const saved = process.env.QWEN_GEN_PREPACKING;
+    process.env.QWEN_GEN_PREPACKING = '0';
+    try {
+      const report = JSON.parse((await inspect([quantizedDir, '--dtype', 'q4', '--json'])).stdout);
+      expect(report.model.runtime.session_options.prepacking).toBe(false);
+      expect(report.model.runtime.session_options.config_entries).toEqual({ 'session.disable_prepacking': '1', 'session.intra_op.allow_spinning': '0' });
+    } finally {
+      if (saved === undefined) delete process.env.QWEN_GEN_PREPACKING;
+      else process.env.QWEN_GEN_PREPACKING = saved;
+    }
+  });
+});

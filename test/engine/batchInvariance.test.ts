@@ -13,7 +13,7 @@ let prompts: number[][];
 beforeAll(async () => {
   const dir = await buildTestModel('invariance');
   model = await loadModel(dir);
-  fullLogitsModel = await loadModel(dir, { gatherLogits: false });
+  fullLogitsModel = await loadModel(dir, { derivedGraph: false });
   prompts = [
     ...VARIED_MESSAGES.map((messages) => encodePrompt(model.tokenizer, { messages }, { enableThinking: true })),
     ...RAW_PROMPTS.map((prompt) => encodePrompt(model.tokenizer, { prompt }, { enableThinking: true })),

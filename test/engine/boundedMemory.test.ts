@@ -12,7 +12,7 @@ let longPrompt: number[];
 
 beforeAll(async () => {
   const dir = await buildTestModel('bounded', { maxPositionEmbeddings: 8192 });
-  model = await loadModel(dir, { gatherLogits: false });
+  model = await loadModel(dir, { derivedGraph: false });
   const text = 'The history of computing is long and full of surprises. '.repeat(110);
   longPrompt = encodePrompt(model.tokenizer, { messages: [{ role: 'user', content: text }] }, { enableThinking: false });
 });

@@ -4,12 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import {
-  ensureGatheredLogitsGraph,
-  gatheredLogitsPath,
-  GATHERED_LOGITS_METADATA_KEY,
-  LOGITS_INDEX_INPUT,
-} from '../../src/model/gatheredLogitsGraph';
+import { DERIVED_GRAPH_METADATA_KEY, derivedGraphPath, ensureDerivedGraph } from '../../src/model/derivedGraph';
+import { LOGITS_INDEX_INPUT } from '../../src/model/gatheredLogitsPlan';
 import { buildTinyModel, TinyModelInfo } from '../../src/tinymodel';
 import { tempDir } from '../helpers/testModels';
 
@@ -18,6 +14,12 @@ const PAD_ID = 151643;
 const PROMPT_LENGTHS = [3, 40, 1, 17, 64];
 
 let workDir: string;
+
+/** The derived graph with only the logits-gathering rewrite (what this file tests). */
+async function ensureGatheredLogitsGraph(onnxPath: string): Promise<{ path: string; created: boolean } | { path: null; reason: string }> {
+  const result = await ensureDerivedGraph(onnxPath, { gatherLogits: true, kernels: null });
+  return result.path === null ? { path: null, reason: result.reason } : { path: result.path, created: result.created };
+}
 let embedded: TinyModelInfo;
 
 beforeAll(async () => {
@@ -140,8 +142,8 @@ describe('embedded-weights model', () => {
   });
 
   test('is written beside the model under a derived name; the user file is byte-identical', () => {
-    expect(derivedPath).toBe(path.join(path.dirname(embedded.onnxPath), 'model.qwen-gen-gather.onnx'));
-    expect(gatheredLogitsPath(embedded.onnxPath)).toBe(derivedPath);
+    expect(derivedPath).toBe(path.join(path.dirname(embedded.onnxPath), 'model.qwen-gen.onnx'));
+    expect(derivedGraphPath(embedded.onnxPath)).toBe(derivedPath);
     expect(fileHash(embedded.onnxPath)).toBe(sourceHash);
     expect(fs.readdirSync(path.dirname(derivedPath)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
@@ -188,7 +190,7 @@ describe('embedded-weights model', () => {
   test('a corrupt derived file is replaced', async () => {
     fs.writeFileSync(derivedPath, 'not a model');
     expect(await ensureGatheredLogitsGraph(embedded.onnxPath)).toEqual({ path: derivedPath, created: true });
-    const metadata = decodeModel(derivedPath).metadataProps.find((p) => p.key === GATHERED_LOGITS_METADATA_KEY);
+    const metadata = decodeModel(derivedPath).metadataProps.find((p) => p.key === DERIVED_GRAPH_METADATA_KEY);
     expect(JSON.parse(metadata?.value ?? '{}').size).toBe(fs.statSync(embedded.onnxPath).size);
   });
 

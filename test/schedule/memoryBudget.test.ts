@@ -62,6 +62,11 @@ describe('the default --max-memory reads the cgroup limit', () => {
     expect(defaultMemoryBudget({ freeBytes: 2 * GiB, constrainedBytes: 16 * GiB, rssBytes: GiB })).toBe(GiB);
     expect(defaultMemoryBudget({ freeBytes: 8 * GiB, constrainedBytes: GiB, rssBytes: 2 * GiB })).toBe(0);
   });
+  test('a plan made before the session loads subtracts what loading will take (prepacked weights), within a limit too', () => {
+    expect(defaultMemoryBudget({ freeBytes: 8 * GiB, rssBytes: GiB, notYetLoadedBytes: 2 * GiB })).toBe(3 * GiB);
+    expect(defaultMemoryBudget({ freeBytes: 60 * GiB, constrainedBytes: 4 * GiB, rssBytes: 0.5 * GiB, notYetLoadedBytes: 1.5 * GiB })).toBe(GiB);
+    expect(defaultMemoryBudget({ freeBytes: GiB, rssBytes: GiB, notYetLoadedBytes: 2 * GiB })).toBe(0);
+  });
   test('this process: the real facts (process.constrainedMemory, availableMemory) give at most half of the free memory', () => {
     const facts = currentMemoryFacts();
     expect(facts.rssBytes).toBeGreaterThan(0);

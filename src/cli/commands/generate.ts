@@ -88,7 +88,7 @@ export function registerGenerate(program: Command): void {
     .option('--max-batch-tokens <n>', 'prompt tokens (pads included) per prefill step at most', positiveInt('--max-batch-tokens'))
     .option('--max-memory <size>', 'memory for KV cache, logits and activations, e.g. 4GB (default: half of the free memory, within the cgroup limit)', byteSize)
     .option('--no-prefix-cache', 'prefill every prompt whole, even the parts shared with other prompts (prefix caching is on by default)')
-    .option('--no-derived-graph', 'run the original graph even when it computes logits for every prompt position');
+    .option('--no-derived-graph', 'run the model file as it is: no derived graph (logits gathering; in quantized files int8 compute, per-row activation quantization, an 8-bit lm_head)');
   addGenerationParamOptions(command)
     .option('--escape-special-tokens', 'tokenize special-token text typed inside user content as plain text')
     .option('--echo-params', 'add the effective parameters of each request to its output line', false)
@@ -170,7 +170,7 @@ export function registerGenerate(program: Command): void {
             device: opts.device,
             runtime: opts.runtime,
             paddingSide: opts.paddingSide,
-            gatherLogits: opts.derivedGraph,
+            derivedGraph: opts.derivedGraph,
             dtype: parseDtype(opts.dtype),
             revision: opts.revision,
             offline: opts.offline,

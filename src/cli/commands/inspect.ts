@@ -90,6 +90,12 @@ export function renderInspection(report: Report, options: { color: boolean }): s
   row('kv cache', `${m.kv_dtype}, ${m.graph.layers} layers`);
   row('padding', `${m.protocol.description} (qwen-gen's protocol for this graph)`);
   row('runtime', runtimeText(m));
+  if (m.runtime.session_options) row('session', sessionText(m.runtime.session_options));
+  if (m.derived_graph !== undefined) {
+    const d = m.derived_graph;
+    row('derived graph', d === null ? 'disabled (--no-derived-graph): the file runs as it is' : d.file === null ? `none: ${d.reason ?? 'no rewrite applies'}` : d.file);
+    for (const rewrite of d?.rewrites ?? []) lines.push(`${' '.repeat(14)}${rewrite.name}: ${rewrite.detail}`);
+  }
   row('context', Number.isSafeInteger(m.context_length + 1) ? `${m.context_length} tokens (max_position_embeddings)` : 'unknown (config.json has no max_position_embeddings)');
   lines.push(c.bold('inputs'));
   lines.push(...tensorLines(m.graph.inputs ?? []));
@@ -125,6 +131,12 @@ function runtimeText(m: ModelDescription): string {
   const r = m.runtime;
   const name = r.name === 'direct' ? `direct (onnxruntime ${r.onnxruntime_version} C API)` : `onnxruntime-node ${r.onnxruntime_version}`;
   return `${name}: ${r.kv_handling}${r.fallback_reason ? ` — direct runtime not used: ${r.fallback_reason}` : ''}`;
+}
+
+function sessionText(o: NonNullable<ModelDescription['runtime']['session_options']>): string {
+  const spinning = o.intra_op_spinning === null ? "onnxruntime's default (on)" : o.intra_op_spinning ? 'on' : 'off';
+  const threads = o.threads === 0 ? "onnxruntime's default (one per physical core)" : String(o.threads);
+  return `prepacking ${o.prepacking ? 'on' : 'off'}, intra-op spinning ${spinning}, intra-op threads ${threads}`;
 }
 
 function attentionText(m: ModelDescription): string {

@@ -1,7 +1,7 @@
 import { GatherSource, gatherLayer, KvCache } from '../kvCache';
 import { allocateKv, declaredKvShape, KvArray, KvDtype, KvShape } from '../kvShape';
 import { LogitsView } from '../logitsView';
-import { RuntimeSessionSettings } from '../sessionOptions';
+import { describeSession, RuntimeSessionSettings, sessionConfigEntries } from '../sessionOptions';
 import { StepFeeds } from '../stepFeeds';
 import { countLogits, emptyRunnerStats, ModelRunner, RunnerInputs, RuntimeDescription, StepResult } from '../stepRunner';
 import { keptLogitColumns, logitsFeed, readRunnerInputs } from '../graphFeeds';
@@ -63,8 +63,8 @@ export class DirectRunner implements ModelRunner {
   ): Promise<DirectRunner> {
     const session = await OrtDirectSession.create(onnxPath, {
       threads: settings.threads,
-      disablePrepacking: settings.disablePrepacking,
-      denormalAsZero: settings.denormalAsZero,
+      configEntries: sessionConfigEntries(settings),
+      profileFilePrefix: settings.profileFilePrefix,
     });
     try {
       const firstKey = session.inputNames.includes('past_key_values.0.key') ? session.inputInfo('past_key_values.0.key') : undefined;
@@ -77,6 +77,7 @@ export class DirectRunner implements ModelRunner {
         version: OrtDirectSession.version(),
         kvHandling: kvHandlingOf('direct', options.sharePastPresent),
         kvCopies: kvCopiesOf('direct'),
+        session: describeSession(settings),
       };
       return new DirectRunner(session, kvShape, readRunnerInputs(new Set(session.inputNames)), runtime, logitsType, vocab, options);
     } catch (error) {

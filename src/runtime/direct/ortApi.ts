@@ -40,6 +40,7 @@ export const ORT_API_SLOTS = {
   ],
   CreateSessionOptions: [10, 'void *CreateSessionOptions(_Out_ void **options)'],
   SetSessionExecutionMode: [13, 'void *SetSessionExecutionMode(void *options, int execution_mode)'],
+  EnableProfiling: [14, `void *EnableProfiling(void *options, ${ORTCHAR}profile_file_prefix)`],
   SetSessionGraphOptimizationLevel: [23, 'void *SetSessionGraphOptimizationLevel(void *options, int graph_optimization_level)'],
   SetIntraOpNumThreads: [24, 'void *SetIntraOpNumThreads(void *options, int intra_op_num_threads)'],
   SetInterOpNumThreads: [25, 'void *SetInterOpNumThreads(void *options, int inter_op_num_threads)'],

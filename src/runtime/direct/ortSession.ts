@@ -49,6 +49,13 @@ export interface DirectSessionOptions {
   denormalAsZero?: boolean;
   /** session.disable_prepacking=1 */
   disablePrepacking?: boolean;
+  /** Further session config entries (AddSessionConfigEntry), e.g. `session.intra_op.allow_spinning`. */
+  configEntries?: Readonly<Record<string, string>>;
+  /**
+   * onnxruntime's profiler (EnableProfiling): a JSON trace of every node's time, written to
+   * `<prefix>_<date>.json` when the session is released.
+   */
+  profileFilePrefix?: string;
 }
 
 export interface DirectRunControl {
@@ -211,6 +218,10 @@ export class OrtDirectSession {
       const entries: [string, string][] = [];
       if (options.disablePrepacking) entries.push(['session.disable_prepacking', '1']);
       if (options.denormalAsZero) entries.push(['session.set_denormal_as_zero', '1']);
+      for (const [key, value] of Object.entries(options.configEntries ?? {})) {
+        if (!entries.some(([k]) => k === key)) entries.push([key, value]);
+      }
+      if (options.profileFilePrefix) checkStatus(api, api.EnableProfiling(sessionOptions, options.profileFilePrefix), 'EnableProfiling');
       for (const [key, value] of entries) {
         checkStatus(api, api.AddSessionConfigEntry(sessionOptions, key, value), 'AddSessionConfigEntry');
       }
