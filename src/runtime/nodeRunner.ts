@@ -37,7 +37,8 @@ export class NodeRunner implements ModelRunner {
       intraOpNumThreads: settings.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
-      extra: { session: sessionConfigEntries(settings) },
+      // Flat keys: onnxruntime-node joins nested `extra` keys with dots (`{ session: { x } }` is `session.x`).
+      extra: sessionConfigEntries(settings),
       ...(settings.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: settings.profileFilePrefix } : {}),
     });
     const keyMeta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');

@@ -45,6 +45,22 @@ test('--runtime direct where it cannot load is a clear error, not a silent fallb
   expect(result.stdout).toBe('');
 });
 
+// Both runtimes must apply qwen-gen's session config entries (prepacking, spinning, denormals), or their kernels and
+// tokens could differ. An entry with an effect anyone can see: `session.load_model_format=ORT` makes onnxruntime read the
+// .onnx file as an ORT-format model, which fails. onnxruntime-node once received the entries nested under `session`
+// (which it joins to `session.session.…`) and silently ignored every one of them.
+test.each(['direct', 'onnxruntime-node'])('the %s runtime applies the session config entries', (runtime) => {
+  const withEntry = runCli([FIXTURE, '-m', 'tiny', '--runtime', runtime, '--max-tokens', '2'], {
+    env: { QWEN_GEN_SESSION_CONFIG: 'session.load_model_format=ORT' },
+  });
+  expect(withEntry.status).toBe(2);
+  expect(withEntry.stderr).toMatch(/ORT model verification failed|load_model_format|ORT format/i);
+  // Control: the same run without the entry loads and generates.
+  const without = runCli([FIXTURE, '-m', 'tiny', '--runtime', runtime, '--max-tokens', '2']);
+  expect(without.status).toBe(0);
+  expect(parseJsonl(without.stdout).length).toBe(13);
+});
+
 test('inspect names the runtime and how it handles the KV cache', () => {
   const direct = runCli(['inspect', 'tiny']);
   expect(direct.status).toBe(0);
