@@ -1,0 +1,153 @@
+import type { GrammarMatcher } from '@mlc-ai/web-xgrammar';
+import type { LogitsConstraint } from '../sample/logitsConstraint';
+import { CompiledConstraint } from './constraintCompiler';
+import { StructuredStats } from './structuredStats';
+
+export interface RowConstraintOptions {
+  /**
+   * Qwen3 thinking (chat requests with enable_thinking): the first token may also be `<think>` (ids of `<think>` and
+   * `</think>`); then the reasoning stays free text and the grammar starts after `</think>`, as vLLM's reasoning parsers
+   * do. A first token other than `<think>` is the grammar's. null: the grammar starts at the first token.
+   */
+  thinking: { startTokenId: number; endTokenId: number } | null;
+  /** The ids that end a grammar (the model's eos ids, as given to xgrammar's tokenizer info). */
+  stopTokenIds: readonly number[];
+  stats: StructuredStats;
+}
+
+/**
+ * Where a row is: its first token may still open a think block (`first`), it is thinking (free text), its grammar applies
+ * (`grammar`), or its grammar has ended.
+ */
+type Phase = 'first' | 'thinking' | 'grammar' | 'ended';
+
+/**
+ * One row's structured-output state: an xgrammar matcher over the row's own tokens (never shared, so a row's output
+ * does not depend on its batch mates), the bitmask of its next token, and the thinking gate. The grammar ends when the
+ * matcher accepts a stop token: that eos is generated as a token (it is in completion_token_ids, not in the text), so the
+ * text is exactly a string of the grammar.
+ */
+export class RowConstraint implements LogitsConstraint {
+  private matcher: GrammarMatcher | null = null;
+  /** The allowed set of the next token (bit set = allowed), once prepared. */
+  private bitmask: Int32Array | null = null;
+  private phase: Phase;
+  private disposed = false;
+
+  constructor(private readonly compiled: CompiledConstraint, private readonly options: RowConstraintOptions) {
+    this.phase = options.thinking ? 'first' : 'grammar';
+  }
+
+  /** The grammar has ended (its stop token accepted): the row is done. */
+  get finished(): boolean {
+    return this.phase === 'ended';
+  }
+
+  /** The grammar restricts the next token (not while the row is thinking, nor once it has ended). */
+  get constraining(): boolean {
+    return this.phase === 'first' || this.phase === 'grammar';
+  }
+
+  async prepare(): Promise<void> {
+    if (!this.constraining || this.bitmask || this.disposed) return;
+    const started = performance.now();
+    const { instance, grammar } = this.compiled;
+    this.matcher ??= await instance.guard(() => instance.lib.GrammarMatcher.createGrammarMatcher(grammar));
+    this.bitmask = await instance.guard(() => this.matcher!.getNextTokenBitmask());
+    this.options.stats.bitmaskMs += performance.now() - started;
+  }
+
+  maskInto(logits: Float32Array, out: Float32Array): { onlyStopTokens: boolean } | null {
+    if (!this.constraining) return null;
+    const bitmask = this.bitmask;
+    if (!bitmask) throw new Error('structured output: the next-token mask was not prepared before sampling');
+    if (bitmask.length * 32 < logits.length) {
+      throw new Error(`structured output: the grammar covers ${bitmask.length * 32} token ids, the logits have ${logits.length}`);
+    }
+    const started = performance.now();
+    // Only the allowed entries are copied; everything else stays -Infinity. Most steps of a JSON grammar allow a few
+    // tokens, so this touches far less than the row.
+    out.fill(-Infinity);
+    let allowed = 0;
+    const words = Math.ceil(logits.length / 32);
+    for (let w = 0; w < words; w++) {
+      let word = bitmask[w];
+      if (word === 0) continue;
+      const base = w << 5;
+      if (word === -1 && base + 32 <= logits.length) {
+        for (let i = base; i < base + 32; i++) out[i] = logits[i];
+        allowed += 32;
+        continue;
+      }
+      while (word !== 0) {
+        const id = base + (31 - Math.clz32(word & -word));
+        if (id < logits.length) {
+          out[id] = logits[id];
+          allowed++;
+        }
+        word &= word - 1;
+      }
+    }
+    let allowedStops = 0;
+    for (const id of this.options.stopTokenIds) if (id < logits.length && (bitmask[id >> 5] >>> (id & 31)) & 1) allowedStops++;
+    const thinkStart = this.phase === 'first' ? this.options.thinking!.startTokenId : -1;
+    if (thinkStart >= 0 && thinkStart < logits.length && out[thinkStart] === -Infinity) {
+      out[thinkStart] = logits[thinkStart];
+      allowed++;
+    }
+    this.options.stats.applyMs += performance.now() - started;
+    return { onlyStopTokens: allowed === allowedStops };
+  }
+
+  accept(tokenId: number): void {
+    if (this.phase === 'thinking') {
+      if (tokenId === this.options.thinking!.endTokenId) this.phase = 'grammar';
+      return;
+    }
+    if (this.phase === 'ended') return;
+    const started = performance.now();
+    this.bitmask = null;
+    if (this.phase === 'first') {
+      this.phase = 'grammar';
+      if (tokenId === this.options.thinking!.startTokenId) {
+        this.phase = 'thinking';
+        return;
+      }
+    }
+    if (!this.matcher || !this.matcher.acceptToken(tokenId)) {
+      throw new Error(`structured output: token ${tokenId} was chosen but the grammar does not allow it`);
+    }
+    this.options.stats.maskedTokens++;
+    if (this.matcher.isTerminated()) {
+      this.phase = 'ended';
+      this.dispose();
+    }
+    this.options.stats.applyMs += performance.now() - started;
+  }
+
+  /**
+   * Whether the text so far is a complete string of the grammar (for a row that ended at max_tokens): it ended, or a stop
+   * token would be accepted now. Ends the matcher; call it once, when the row is done.
+   */
+  complete(): boolean {
+    if (this.phase === 'ended') return true;
+    // Still thinking, or no matcher (the row ended at `</think>` itself): no answer was given.
+    if (this.phase === 'thinking' || !this.matcher || this.disposed) {
+      this.dispose();
+      return false;
+    }
+    const stop = this.options.stopTokenIds[0];
+    const complete = stop !== undefined && this.matcher.acceptToken(stop);
+    this.dispose();
+    return complete;
+  }
+
+  /** Frees the matcher (xgrammar's memory is its own WebAssembly heap, not garbage collected). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.matcher?.dispose();
+    this.matcher = null;
+    this.bitmask = null;
+  }
+}
