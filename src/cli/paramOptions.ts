@@ -46,7 +46,8 @@ function parserFor(spec: ParamSpec) {
     const value = spec.cli!.file ? fromFile(flag, spec.cli!.file, text) : fromText(spec, text);
     const checked = checkParamValue(spec, spec.cli!.repeatable && spec.type.kind === 'choices' ? [value] : value);
     const source = spec.cli!.file ? `the content of ${JSON.stringify(text)}` : JSON.stringify(text);
-    if (!checked.ok) throw new InvalidArgumentError(`${flag}${checked.at ?? ''} ${checked.requirement}, got ${source}`);
+    // A repeatable flag's value is one element: "[0]" would point at nothing the user typed.
+    if (!checked.ok) throw new InvalidArgumentError(`${flag}${spec.cli!.repeatable ? '' : (checked.at ?? '')} ${checked.requirement}, got ${source}`);
     if (spec.cli!.repeatable) return [...((previous as unknown[] | undefined) ?? []), ...(checked.value as unknown[])];
     return checked.value;
   };

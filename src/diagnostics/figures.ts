@@ -1,4 +1,6 @@
 import { EngineStats } from '../engine/engineStats';
+import { ConstraintKind } from '../params/constraintParams';
+import { emptyStructuredStats, StructuredStats } from '../structured/structuredStats';
 
 /** Wall time of the stages the engine does not time itself, in milliseconds. */
 export interface StageTimings {
@@ -20,6 +22,8 @@ export interface FigureInput {
   completionTokens: number;
   /** Defaults to this process's peak RSS (`peakRssBytes()`). */
   peakRssBytes?: number;
+  /** Structured outputs (absent: nothing was constrained). */
+  structured?: StructuredStats;
 }
 
 export interface PaddingWaste {
@@ -54,6 +58,27 @@ export interface Figures {
   peak_rss_bytes: number;
   /** Automatic prefix caching (absent in reports written before it existed). */
   prefix_cache?: PrefixCacheFigures;
+  /** Structured outputs (absent in reports written before they existed). */
+  structured_output?: StructuredOutputFigures;
+}
+
+export interface StructuredOutputFigures {
+  /** Requests constrained, by kind (json_schema: response_format json_schema or guided_json). */
+  requests: Record<ConstraintKind, number>;
+  /** Distinct constraints compiled (each once per run). */
+  grammars_compiled: number;
+  /** xgrammar's view of the tokenizer, built once per run. */
+  tokenizer_info_ms: number;
+  compile_ms: number;
+  /** Tokens chosen under a grammar. */
+  masked_tokens: number;
+  /** Computing the allowed-token bitmasks; it runs while the model step runs where the runtime allows (direct runtime). */
+  bitmask_ms: number;
+  /** Masking the logits rows and accepting the chosen tokens: always between the step and the next one. */
+  apply_ms: number;
+  /** (bitmask_ms + apply_ms) per decode step and per masked token; null when there were none. */
+  mask_ms_per_step: number | null;
+  mask_ms_per_token: number | null;
 }
 
 export interface PrefixCacheFigures {
@@ -112,6 +137,23 @@ export function buildFigures(input: FigureInput): Figures {
       prefixes_computed: stats.prefixComputations,
       evictions: stats.prefixEvictions,
     },
+    structured_output: structuredFigures(input.structured ?? emptyStructuredStats(), stats.decodeSteps),
+  };
+}
+
+function structuredFigures(structured: StructuredStats, decodeSteps: number): StructuredOutputFigures {
+  const maskMs = structured.bitmaskMs + structured.applyMs;
+  const per = (count: number) => (count > 0 ? Math.round((maskMs / count) * 1000) / 1000 : null);
+  return {
+    requests: { ...structured.requests },
+    grammars_compiled: structured.grammarsCompiled,
+    tokenizer_info_ms: round(structured.tokenizerInfoMs),
+    compile_ms: round(structured.compileMs),
+    masked_tokens: structured.maskedTokens,
+    bitmask_ms: round(structured.bitmaskMs),
+    apply_ms: round(structured.applyMs),
+    mask_ms_per_step: structured.maskedTokens > 0 ? per(decodeSteps) : null,
+    mask_ms_per_token: per(structured.maskedTokens),
   };
 }
 

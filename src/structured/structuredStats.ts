@@ -14,6 +14,8 @@ export interface StructuredStats {
   bitmaskMs: number;
   /** Masking logits rows with those bitmasks and accepting the chosen tokens (before and after each choice). */
   applyMs: number;
+  /** Waiting for bitmasks once a step's logits were ready (the bitmask time the step did not hide). */
+  waitMs: number;
   /** Tokens chosen under a grammar (constrained rows × steps, thinking excluded). */
   maskedTokens: number;
 }
@@ -26,6 +28,7 @@ export function emptyStructuredStats(): StructuredStats {
     compileMs: 0,
     bitmaskMs: 0,
     applyMs: 0,
+    waitMs: 0,
     maskedTokens: 0,
   };
 }
