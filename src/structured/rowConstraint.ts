@@ -65,29 +65,12 @@ export class RowConstraint implements LogitsConstraint {
       throw new Error(`structured output: the grammar covers ${bitmask.length * 32} token ids, the logits have ${logits.length}`);
     }
     const started = performance.now();
-    // Only the allowed entries are copied; everything else stays -Infinity. Most steps of a JSON grammar allow a few
-    // tokens, so this touches far less than the row.
-    out.fill(-Infinity);
-    let allowed = 0;
     const words = Math.ceil(logits.length / 32);
-    for (let w = 0; w < words; w++) {
-      let word = bitmask[w];
-      if (word === 0) continue;
-      const base = w << 5;
-      if (word === -1 && base + 32 <= logits.length) {
-        for (let i = base; i < base + 32; i++) out[i] = logits[i];
-        allowed += 32;
-        continue;
-      }
-      while (word !== 0) {
-        const id = base + (31 - Math.clz32(word & -word));
-        if (id < logits.length) {
-          out[id] = logits[id];
-          allowed++;
-        }
-        word &= word - 1;
-      }
-    }
+    let bits = 0;
+    for (let w = 0; w < words; w++) bits += popcount(bitmask[w]);
+    // Touch as little as possible: where most tokens are allowed (free text inside a JSON string) copy the row and
+    // clear the forbidden ones; where few are (most JSON steps) start from -Infinity and copy the allowed ones.
+    let allowed = bits * 2 > logits.length ? copyThenClear(logits, out, bitmask, words) : clearThenCopy(logits, out, bitmask, words);
     let allowedStops = 0;
     for (const id of this.options.stopTokenIds) if (id < logits.length && (bitmask[id >> 5] >>> (id & 31)) & 1) allowedStops++;
     const thinkStart = this.phase === 'first' ? this.options.thinking!.startTokenId : -1;
@@ -150,4 +133,55 @@ export class RowConstraint implements LogitsConstraint {
     this.matcher = null;
     this.bitmask = null;
   }
+}
+
+function popcount(word: number): number {
+  let v = word - ((word >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** `out` = `logits` with the forbidden tokens at -Infinity, for a mask that allows most tokens. Returns the allowed count. */
+function copyThenClear(logits: Float32Array, out: Float32Array, bitmask: Int32Array, words: number): number {
+  out.set(logits);
+  let forbidden = 0;
+  for (let w = 0; w < words; w++) {
+    let word = ~bitmask[w];
+    if (word === 0) continue;
+    const base = w << 5;
+    while (word !== 0) {
+      const id = base + (31 - Math.clz32(word & -word));
+      if (id < out.length) {
+        out[id] = -Infinity;
+        forbidden++;
+      }
+      word &= word - 1;
+    }
+  }
+  return logits.length - forbidden;
+}
+
+/** The same for a mask that allows few tokens: only the allowed entries are copied. */
+function clearThenCopy(logits: Float32Array, out: Float32Array, bitmask: Int32Array, words: number): number {
+  out.fill(-Infinity);
+  let allowed = 0;
+  for (let w = 0; w < words; w++) {
+    let word = bitmask[w];
+    if (word === 0) continue;
+    const base = w << 5;
+    if (word === -1 && base + 32 <= logits.length) {
+      for (let id = base; id < base + 32; id++) out[id] = logits[id];
+      allowed += 32;
+      continue;
+    }
+    while (word !== 0) {
+      const id = base + (31 - Math.clz32(word & -word));
+      if (id < logits.length) {
+        out[id] = logits[id];
+        allowed++;
+      }
+      word &= word - 1;
+    }
+  }
+  return allowed;
 }
