@@ -76,9 +76,13 @@ export interface StructuredOutputFigures {
   bitmask_ms: number;
   /** Masking the logits rows and accepting the chosen tokens: always between the step and the next one. */
   apply_ms: number;
+  /** Decode steps waiting for bitmasks after the model step's outputs were ready (the bitmask time not hidden by the step). */
+  wait_ms: number;
   /** (bitmask_ms + apply_ms) per decode step and per masked token; null when there were none. */
   mask_ms_per_step: number | null;
   mask_ms_per_token: number | null;
+  /** (wait_ms + apply_ms) per decode step: what the masks added to the decode loop's critical path; null as above. */
+  critical_ms_per_step: number | null;
 }
 
 export interface PrefixCacheFigures {
@@ -137,13 +141,16 @@ export function buildFigures(input: FigureInput): Figures {
       prefixes_computed: stats.prefixComputations,
       evictions: stats.prefixEvictions,
     },
-    structured_output: structuredFigures(input.structured ?? emptyStructuredStats(), stats.decodeSteps),
+    structured_output: structuredFigures(input.structured ?? emptyStructuredStats(), stats),
   };
 }
 
-function structuredFigures(structured: StructuredStats, decodeSteps: number): StructuredOutputFigures {
+function structuredFigures(structured: StructuredStats, stats: EngineStats): StructuredOutputFigures {
+  const masked = structured.maskedTokens > 0;
+  const decodeSteps = stats.decodeSteps;
+  const per = (ms: number, count: number) => (count > 0 ? Math.round((ms / count) * 1000) / 1000 : null);
   const maskMs = structured.bitmaskMs + structured.applyMs;
-  const per = (count: number) => (count > 0 ? Math.round((maskMs / count) * 1000) / 1000 : null);
+  const waitMs = masked ? stats.prepareWaitMs : 0;
   return {
     requests: { ...structured.requests },
     grammars_compiled: structured.grammarsCompiled,
@@ -152,8 +159,10 @@ function structuredFigures(structured: StructuredStats, decodeSteps: number): St
     masked_tokens: structured.maskedTokens,
     bitmask_ms: round(structured.bitmaskMs),
     apply_ms: round(structured.applyMs),
-    mask_ms_per_step: structured.maskedTokens > 0 ? per(decodeSteps) : null,
-    mask_ms_per_token: per(structured.maskedTokens),
+    wait_ms: round(waitMs),
+    mask_ms_per_step: masked ? per(maskMs, decodeSteps) : null,
+    mask_ms_per_token: per(maskMs, structured.maskedTokens),
+    critical_ms_per_step: masked ? per(waitMs + structured.applyMs, decodeSteps) : null,
   };
 }
 

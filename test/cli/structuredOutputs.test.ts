@@ -127,6 +127,8 @@ test('bad constraints are per-line errors naming the line and the field; the oth
     { id: 'choice', prompt: 'Hello', guided_choice: [] },
     { id: 'grammar', prompt: 'Hello', guided_grammar: 'root ::= "a" |' },
     { id: 'two', prompt: 'Hello', guided_regex: 'a', guided_json: { type: 'string' } },
+    // The end of a grammar ends its row even with ignore_eos, and min_tokens cannot push it past that end.
+    { id: 'eos', prompt: 'Hello', guided_choice: ['yes', 'no'], ignore_eos: true, min_tokens: 6 },
   ];
   const run = runCli(['-', '-m', plainModel, '--greedy', '--max-tokens', '8'], { input: jsonl(input) });
   expect(run.status).toBe(1);
@@ -134,6 +136,8 @@ test('bad constraints are per-line errors naming the line and the field; the oth
   const records = byId(run.stdout);
   expect(records.get('ok')).toMatchObject({ finish_reason: 'stop' });
   expect(['yes', 'no']).toContain(records.get('ok')!.text);
+  expect(records.get('eos')).toMatchObject({ finish_reason: 'stop' });
+  expect(['yes', 'no']).toContain(records.get('eos')!.text);
   const expected: [string, number, string, RegExp][] = [
     ['schema', 2, 'guided_json', /not a JSON Schema .*xgrammar.*Unsupported type "objec"/],
     ['strict', 3, 'response_format.json_schema.schema.properties.n.multipleOf', /"multipleOf".*strict/],

@@ -186,6 +186,12 @@ test('complete(): a row cut at max_tokens is complete only when its text is a wh
     return constraint.complete();
   };
   expect(await feed('{"n": 12}')).toBe(true);
+  // A thinking row cut before </think> has given no answer.
+  const thinking = row(compiled, { thinking: THINK });
+  await thinking.prepare();
+  thinking.accept(THINK.startTokenId);
+  for (const id of tokenizer.encode('{"n": 1}', { add_special_tokens: false })) thinking.accept(id);
+  expect(thinking.complete()).toBe(false);
   expect(await feed('{"n": 12')).toBe(false);
   expect(await feed('{"n')).toBe(false);
 });
