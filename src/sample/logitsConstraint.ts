@@ -13,6 +13,6 @@ export interface LogitsConstraint {
    * Qwen3 thinking): `out` is then untouched.
    */
   maskInto(logits: Float32Array, out: Float32Array): { onlyStopTokens: boolean } | null;
-  /** Records the token chosen for this row. */
-  accept(tokenId: number): void;
+  /** Records the token chosen for this row; true once the constrained output is complete. */
+  accept(tokenId: number): boolean;
 }

@@ -31,6 +31,8 @@ export class RowConstraint implements LogitsConstraint {
   private matcher: GrammarMatcher | null = null;
   /** The allowed set of the next token (bit set = allowed), once prepared. */
   private bitmask: Int32Array | null = null;
+  /** The bitmask being computed for the next token. */
+  private pending: Promise<void> | null = null;
   private phase: Phase;
   private disposed = false;
 
@@ -48,53 +50,107 @@ export class RowConstraint implements LogitsConstraint {
     return this.phase === 'first' || this.phase === 'grammar';
   }
 
-  async prepare(): Promise<void> {
+  /** The bitmask of the next token, computed (or being computed: `accept` starts it early) — await it before masking. */
+  prepare(): Promise<void> {
+    if (!this.constraining || this.bitmask || this.disposed) return Promise.resolve();
+    this.pending ??= this.computeBitmask();
+    return this.pending;
+  }
+
+  /**
+   * Starts the next bitmask on the event loop's check phase (setImmediate), not now: by then the engine has usually
+   * launched the next model step, which runs off the JS thread, so xgrammar's work overlaps it.
+   */
+  private prefetch(): void {
+    if (!this.constraining || this.disposed) return;
+    const pending = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.computeBitmask());
+    pending.catch(() => undefined); // awaited (and rethrown) by prepare(); a row that ends first never needs it
+    this.pending = pending;
+  }
+
+  private async computeBitmask(): Promise<void> {
     if (!this.constraining || this.bitmask || this.disposed) return;
     const started = performance.now();
     const { instance, grammar } = this.compiled;
     this.matcher ??= await instance.guard(() => instance.lib.GrammarMatcher.createGrammarMatcher(grammar));
+    if (this.disposed) return;
     this.bitmask = await instance.guard(() => this.matcher!.getNextTokenBitmask());
     this.options.stats.bitmaskMs += performance.now() - started;
   }
 
   maskInto(logits: Float32Array, out: Float32Array): { onlyStopTokens: boolean } | null {
     if (!this.constraining) return null;
-    const bitmask = this.bitmask;
-    if (!bitmask) throw new Error('structured output: the next-token mask was not prepared before sampling');
-    if (bitmask.length * 32 < logits.length) {
-      throw new Error(`structured output: the grammar covers ${bitmask.length * 32} token ids, the logits have ${logits.length}`);
-    }
+    const bitmask = this.preparedBitmask(logits.length);
     const started = performance.now();
     const words = Math.ceil(logits.length / 32);
-    let bits = 0;
-    for (let w = 0; w < words; w++) bits += popcount(bitmask[w]);
     // Touch as little as possible: where most tokens are allowed (free text inside a JSON string) copy the row and
     // clear the forbidden ones; where few are (most JSON steps) start from -Infinity and copy the allowed ones.
-    let allowed = bits * 2 > logits.length ? copyThenClear(logits, out, bitmask, words) : clearThenCopy(logits, out, bitmask, words);
-    let allowedStops = 0;
-    for (const id of this.options.stopTokenIds) if (id < logits.length && (bitmask[id >> 5] >>> (id & 31)) & 1) allowedStops++;
-    const thinkStart = this.phase === 'first' ? this.options.thinking!.startTokenId : -1;
-    if (thinkStart >= 0 && thinkStart < logits.length && out[thinkStart] === -Infinity) {
-      out[thinkStart] = logits[thinkStart];
-      allowed++;
-    }
+    let allowed = allowedCount(bitmask, words) * 2 > logits.length ? copyThenClear(logits, out, bitmask, words) : clearThenCopy(logits, out, bitmask, words);
+    allowed += this.allowThinkStart(logits, out);
+    const onlyStopTokens = allowed === this.allowedStops(bitmask, logits.length);
     this.options.stats.applyMs += performance.now() - started;
-    return { onlyStopTokens: allowed === allowedStops };
+    return { onlyStopTokens };
   }
 
-  accept(tokenId: number): void {
+  /**
+   * The same on a working copy, in place: sets the logits of the tokens not allowed next to -Infinity. Returns true when
+   * only stop tokens are allowed (the constrained text is complete: min_tokens must not block its end), false when other
+   * tokens are, and false without touching the row when the grammar does not restrict this token (thinking).
+   */
+  mask(row: Float32Array): boolean {
+    if (!this.constraining) return false;
+    const bitmask = this.preparedBitmask(row.length);
+    const started = performance.now();
+    const words = Math.ceil(row.length / 32);
+    const thinkStart = this.phase === 'first' ? this.options.thinking!.startTokenId : -1;
+    const thinkLogit = thinkStart >= 0 && thinkStart < row.length ? row[thinkStart] : -Infinity;
+    let allowed = allowedCount(bitmask, words) * 2 > row.length ? clearForbidden(row, bitmask, words) : keepOnlyAllowed(row, bitmask, words);
+    if (thinkLogit !== -Infinity && row[thinkStart] === -Infinity) {
+      row[thinkStart] = thinkLogit;
+      allowed++;
+    }
+    const onlyStopTokens = allowed === this.allowedStops(bitmask, row.length);
+    this.options.stats.applyMs += performance.now() - started;
+    return onlyStopTokens;
+  }
+
+  private preparedBitmask(width: number): Int32Array {
+    const bitmask = this.bitmask;
+    if (!bitmask) throw new Error('structured output: the next-token mask was not prepared before sampling');
+    if (bitmask.length * 32 < width) throw new Error(`structured output: the grammar covers ${bitmask.length * 32} token ids, the logits have ${width}`);
+    return bitmask;
+  }
+
+  /** The first token may open a think block: `<think>` is allowed beside the grammar's tokens. Returns 1 if it added it. */
+  private allowThinkStart(logits: Float32Array, out: Float32Array): number {
+    const id = this.phase === 'first' ? this.options.thinking!.startTokenId : -1;
+    if (id < 0 || id >= logits.length || out[id] !== -Infinity) return 0;
+    out[id] = logits[id];
+    return 1;
+  }
+
+  private allowedStops(bitmask: Int32Array, width: number): number {
+    let count = 0;
+    for (const id of this.options.stopTokenIds) if (id < width && (bitmask[id >> 5] >>> (id & 31)) & 1) count++;
+    return count;
+  }
+
+  /** Records the row's chosen token; true once the grammar has ended (the row stops there). */
+  accept(tokenId: number): boolean {
+    this.bitmask = null;
+    this.pending = null;
     if (this.phase === 'thinking') {
       if (tokenId === this.options.thinking!.endTokenId) this.phase = 'grammar';
-      return;
+      this.prefetch();
+      return false;
     }
-    if (this.phase === 'ended') return;
+    if (this.phase === 'ended') return true;
     const started = performance.now();
-    this.bitmask = null;
     if (this.phase === 'first') {
       this.phase = 'grammar';
       if (tokenId === this.options.thinking!.startTokenId) {
         this.phase = 'thinking';
-        return;
+        return false;
       }
     }
     if (!this.matcher || !this.matcher.acceptToken(tokenId)) {
@@ -106,6 +162,8 @@ export class RowConstraint implements LogitsConstraint {
       this.dispose();
     }
     this.options.stats.applyMs += performance.now() - started;
+    this.prefetch();
+    return this.phase === 'ended';
   }
 
   /**
@@ -132,7 +190,14 @@ export class RowConstraint implements LogitsConstraint {
     this.matcher?.dispose();
     this.matcher = null;
     this.bitmask = null;
+    this.pending = null;
   }
+}
+
+function allowedCount(bitmask: Int32Array, words: number): number {
+  let bits = 0;
+  for (let w = 0; w < words; w++) bits += popcount(bitmask[w]);
+  return bits;
 }
 
 function popcount(word: number): number {
@@ -184,4 +249,46 @@ function clearThenCopy(logits: Float32Array, out: Float32Array, bitmask: Int32Ar
     }
   }
   return allowed;
+}
+
+/** In place, for a mask that allows most tokens: the forbidden ones set to -Infinity. Returns the allowed count. */
+function clearForbidden(row: Float32Array, bitmask: Int32Array, words: number): number {
+  let forbidden = 0;
+  for (let w = 0; w < words; w++) {
+    let word = ~bitmask[w];
+    if (word === 0) continue;
+    const base = w << 5;
+    while (word !== 0) {
+      const id = base + (31 - Math.clz32(word & -word));
+      if (id < row.length) {
+        row[id] = -Infinity;
+        forbidden++;
+      }
+      word &= word - 1;
+    }
+  }
+  return row.length - forbidden;
+}
+
+let kept = new Float32Array(0);
+
+/** In place, for a mask that allows few tokens: their logits are kept aside, the row filled with -Infinity, then put back. */
+function keepOnlyAllowed(row: Float32Array, bitmask: Int32Array, words: number): number {
+  if (kept.length < row.length) kept = new Float32Array(row.length);
+  const ids: number[] = [];
+  for (let w = 0; w < words; w++) {
+    let word = bitmask[w];
+    const base = w << 5;
+    while (word !== 0) {
+      const id = base + (31 - Math.clz32(word & -word));
+      if (id < row.length) {
+        kept[ids.length] = row[id];
+        ids.push(id);
+      }
+      word &= word - 1;
+    }
+  }
+  row.fill(-Infinity);
+  for (let i = 0; i < ids.length; i++) row[ids[i]] = kept[i];
+  return ids.length;
 }

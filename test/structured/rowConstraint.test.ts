@@ -195,3 +195,26 @@ test('complete(): a row cut at max_tokens is complete only when its text is a wh
   expect(await feed('{"n": 12')).toBe(false);
   expect(await feed('{"n')).toBe(false);
 });
+
+test('mask() in place equals maskInto() on a copy, on sparse and dense masks and at a thinking row\'s first token', async () => {
+  const compiled = await compile({ kind: 'json_schema', schema: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'] }, anyWhitespace: false });
+  const rng = createSeededRng(5);
+  const logits = randomLogits(() => rng.random());
+  for (const thinking of [null, THINK]) {
+    const constraint = row(compiled, { thinking });
+    let dense = 0;
+    for (const id of [...tokenizer.encode('{"note": "a long free text', { add_special_tokens: false })]) {
+      await constraint.prepare();
+      const out = new Float32Array(VOCAB);
+      const viaCopy = constraint.maskInto(logits, out)!;
+      const inPlace = Float32Array.from(logits);
+      expect(constraint.mask(inPlace)).toBe(viaCopy.onlyStopTokens);
+      expect(Buffer.from(inPlace.buffer).equals(Buffer.from(out.buffer))).toBe(true); // bit for bit
+      let allowed = 0;
+      for (let i = 0; i < VOCAB; i++) if (out[i] !== -Infinity) allowed++;
+      if (allowed > VOCAB / 2) dense++;
+      constraint.accept(id);
+    }
+    expect(dense).toBeGreaterThan(0); // inside the string almost every token is allowed
+  }
+});
