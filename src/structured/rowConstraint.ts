@@ -80,20 +80,12 @@ export class RowConstraint implements LogitsConstraint {
 
   maskInto(logits: Float32Array, out: Float32Array): { onlyStopTokens: boolean } | null {
     if (!this.constraining) return null;
-    const bitmask = this.preparedBitmask(logits.length);
-    const started = performance.now();
-    const words = Math.ceil(logits.length / 32);
-    // Touch as little as possible: where most tokens are allowed (free text inside a JSON string) copy the row and
-    // clear the forbidden ones; where few are (most JSON steps) start from -Infinity and copy the allowed ones.
-    let allowed = allowedCount(bitmask, words) * 2 > logits.length ? copyThenClear(logits, out, bitmask, words) : clearThenCopy(logits, out, bitmask, words);
-    allowed += this.allowThinkStart(logits, out);
-    const onlyStopTokens = allowed === this.allowedStops(bitmask, logits.length);
-    this.options.stats.applyMs += performance.now() - started;
-    return { onlyStopTokens };
+    out.set(logits);
+    return { onlyStopTokens: this.mask(out) };
   }
 
   /**
-   * The same on a working copy, in place: sets the logits of the tokens not allowed next to -Infinity. Returns true when
+   * Masks a working copy in place: sets the logits of the tokens not allowed next to -Infinity. Returns true when
    * only stop tokens are allowed (the constrained text is complete: min_tokens must not block its end), false when other
    * tokens are, and false without touching the row when the grammar does not restrict this token (thinking).
    */
@@ -114,19 +106,17 @@ export class RowConstraint implements LogitsConstraint {
     return onlyStopTokens;
   }
 
+  /** Whether the prepared bitmask allows `tokenId` next (one bit test; for checks and tests). */
+  allows(tokenId: number): boolean {
+    const bitmask = this.preparedBitmask(tokenId + 1);
+    return ((bitmask[tokenId >> 5] >>> (tokenId & 31)) & 1) === 1;
+  }
+
   private preparedBitmask(width: number): Int32Array {
     const bitmask = this.bitmask;
     if (!bitmask) throw new Error('structured output: the next-token mask was not prepared before sampling');
     if (bitmask.length * 32 < width) throw new Error(`structured output: the grammar covers ${bitmask.length * 32} token ids, the logits have ${width}`);
     return bitmask;
-  }
-
-  /** The first token may open a think block: `<think>` is allowed beside the grammar's tokens. Returns 1 if it added it. */
-  private allowThinkStart(logits: Float32Array, out: Float32Array): number {
-    const id = this.phase === 'first' ? this.options.thinking!.startTokenId : -1;
-    if (id < 0 || id >= logits.length || out[id] !== -Infinity) return 0;
-    out[id] = logits[id];
-    return 1;
   }
 
   private allowedStops(bitmask: Int32Array, width: number): number {
@@ -204,51 +194,6 @@ function popcount(word: number): number {
   let v = word - ((word >>> 1) & 0x55555555);
   v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
   return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
-/** `out` = `logits` with the forbidden tokens at -Infinity, for a mask that allows most tokens. Returns the allowed count. */
-function copyThenClear(logits: Float32Array, out: Float32Array, bitmask: Int32Array, words: number): number {
-  out.set(logits);
-  let forbidden = 0;
-  for (let w = 0; w < words; w++) {
-    let word = ~bitmask[w];
-    if (word === 0) continue;
-    const base = w << 5;
-    while (word !== 0) {
-      const id = base + (31 - Math.clz32(word & -word));
-      if (id < out.length) {
-        out[id] = -Infinity;
-        forbidden++;
-      }
-      word &= word - 1;
-    }
-  }
-  return logits.length - forbidden;
-}
-
-/** The same for a mask that allows few tokens: only the allowed entries are copied. */
-function clearThenCopy(logits: Float32Array, out: Float32Array, bitmask: Int32Array, words: number): number {
-  out.fill(-Infinity);
-  let allowed = 0;
-  for (let w = 0; w < words; w++) {
-    let word = bitmask[w];
-    if (word === 0) continue;
-    const base = w << 5;
-    if (word === -1 && base + 32 <= logits.length) {
-      for (let id = base; id < base + 32; id++) out[id] = logits[id];
-      allowed += 32;
-      continue;
-    }
-    while (word !== 0) {
-      const id = base + (31 - Math.clz32(word & -word));
-      if (id < logits.length) {
-        out[id] = logits[id];
-        allowed++;
-      }
-      word &= word - 1;
-    }
-  }
-  return allowed;
 }
 
 /** In place, for a mask that allows most tokens: the forbidden ones set to -Infinity. Returns the allowed count. */

@@ -196,25 +196,30 @@ test('complete(): a row cut at max_tokens is complete only when its text is a wh
   expect(await feed('{"n')).toBe(false);
 });
 
-test('mask() in place equals maskInto() on a copy, on sparse and dense masks and at a thinking row\'s first token', async () => {
+test('mask() in place keeps exactly the allowed tokens, bit for bit, on sparse and dense masks and at a first token that may be <think>', async () => {
   const compiled = await compile({ kind: 'json_schema', schema: { type: 'object', properties: { note: { type: 'string' } }, required: ['note'] }, anyWhitespace: false });
   const rng = createSeededRng(5);
   const logits = randomLogits(() => rng.random());
   for (const thinking of [null, THINK]) {
     const constraint = row(compiled, { thinking });
-    let dense = 0;
-    for (const id of [...tokenizer.encode('{"note": "a long free text', { add_special_tokens: false })]) {
+    const widths: number[] = [];
+    let first = true;
+    for (const id of tokenizer.encode('{"note": "a long free text', { add_special_tokens: false })) {
       await constraint.prepare();
-      const out = new Float32Array(VOCAB);
-      const viaCopy = constraint.maskInto(logits, out)!;
-      const inPlace = Float32Array.from(logits);
-      expect(constraint.mask(inPlace)).toBe(viaCopy.onlyStopTokens);
-      expect(Buffer.from(inPlace.buffer).equals(Buffer.from(out.buffer))).toBe(true); // bit for bit
+      const masked = Float32Array.from(logits);
+      const onlyStops = constraint.mask(masked);
+      // The reference: one bit test per token, plus <think> at a thinking row's first token.
+      const expected = logits.map((value, token) => (constraint.allows(token) || (first && thinking && token === THINK.startTokenId) ? value : -Infinity));
+      expect(Buffer.from(masked.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
       let allowed = 0;
-      for (let i = 0; i < VOCAB; i++) if (out[i] !== -Infinity) allowed++;
-      if (allowed > VOCAB / 2) dense++;
+      for (let i = 0; i < VOCAB; i++) if (masked[i] !== -Infinity) allowed++;
+      expect(onlyStops).toBe(false);
+      widths.push(allowed);
       constraint.accept(id);
+      first = false;
     }
-    expect(dense).toBeGreaterThan(0); // inside the string almost every token is allowed
+    // Both paths ran: few tokens allowed at the object's start, almost all inside the string.
+    expect(Math.min(...widths)).toBeLessThan(VOCAB / 100);
+    expect(Math.max(...widths)).toBeGreaterThan(VOCAB / 2);
   }
 });
