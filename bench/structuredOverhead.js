@@ -6,7 +6,24 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { runQwenGen } = require('./qwenGenRuns');
+const { runMeasuredNode } = require('./measuredChild');
+
+const REPO = path.join(__dirname, '..');
+const CLI = path.join(REPO, 'bin', 'qwen-gen.js');
+
+/** One qwen-gen CLI run of `inputFile` (greedy, its report written): wall time, the report, the command. */
+async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads, dtype, tag }) {
+  const output = path.join(workDir, `qwen-gen${tag}.out.jsonl`);
+  const report = path.join(workDir, `qwen-gen${tag}.report.json`);
+  const args = [CLI, inputFile, '-m', modelDir, '--greedy', '--batch-size', String(batchSize), '-o', output, '--overwrite', '--report', report];
+  if (threads) args.push('--threads', String(threads));
+  if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
+  const run = await runMeasuredNode(args, { cwd: REPO });
+  if (!run.finished) throw new Error(`qwen-gen ${run.status}:\n${run.stderrTail}`);
+  const failed = fs.readFileSync(output, 'utf8').split('\n').filter((line) => line.includes('"error"'));
+  if (failed.length > 0) throw new Error(`qwen-gen failed ${failed.length} requests, e.g. ${failed[0]}`);
+  return { wallSeconds: run.wallSeconds, report: JSON.parse(fs.readFileSync(report, 'utf8')), command: `node ${path.relative(REPO, CLI)} ${args.slice(1).join(' ')}` };
+}
 
 /**
  * The constraints cycle through four kinds: a JSON object holding an array of free strings (inside a string almost every
