@@ -261,9 +261,10 @@ test('report: requests by kind, compile and mask times; structured_output_trunca
   expect(truncated.action).toMatch(/raise max_tokens/);
   expect(run.stderr).toContain('structured_output_truncated');
   // Negative control: the same run with room to finish has no such finding.
-  const roomy = runCli(['-', '-m', plainModel, '--greedy', '--report', report], { input: jsonl(lines.filter((l) => l.id !== 'cut')) });
+  const roomyReport = path.join(work, 'report-roomy.json');
+  const roomy = runCli(['-', '-m', plainModel, '--greedy', '--report', roomyReport], { input: jsonl(lines.filter((l) => l.id !== 'cut')) });
   expect(roomy.status).toBe(0);
-  expect(JSON.parse(fs.readFileSync(report, 'utf8')).findings.map((f: { code: string }) => f.code)).not.toContain('structured_output_truncated');
+  expect(JSON.parse(fs.readFileSync(roomyReport, 'utf8')).findings.map((f: { code: string }) => f.code)).not.toContain('structured_output_truncated');
 });
 
 test('--dry-run validates and compiles constraints against the tokenizer without loading the model', () => {
