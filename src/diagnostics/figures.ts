@@ -76,7 +76,7 @@ export interface StructuredOutputFigures {
   bitmask_ms: number;
   /** Masking the logits rows and accepting the chosen tokens: always between the step and the next one. */
   apply_ms: number;
-  /** Decode steps waiting for bitmasks after the model step's outputs were ready (the bitmask time not hidden by the step). */
+  /** Waiting for bitmasks once a step's logits were ready (the bitmask time the step did not hide). */
   wait_ms: number;
   /** (bitmask_ms + apply_ms) per decode step and per masked token; null when there were none. */
   mask_ms_per_step: number | null;
@@ -150,7 +150,7 @@ function structuredFigures(structured: StructuredStats, stats: EngineStats): Str
   const decodeSteps = stats.decodeSteps;
   const per = (ms: number, count: number) => (count > 0 ? Math.round((ms / count) * 1000) / 1000 : null);
   const maskMs = structured.bitmaskMs + structured.applyMs;
-  const waitMs = masked ? stats.prepareWaitMs : 0;
+  const waitMs = structured.waitMs;
   return {
     requests: { ...structured.requests },
     grammars_compiled: structured.grammarsCompiled,

@@ -1,5 +1,5 @@
 import { GenerationRequest, InputError } from '../input/request';
-import { ModelFiles, tokenIdOf } from '../model/loadModel';
+import { ModelFiles, tokenIdOf } from '../model/modelFiles';
 import { Constraint, constraintKey, constraintOf, ConstraintParam, RequestConstraint } from '../params/constraintParams';
 import { CompiledConstraint, ConstraintChecker, ConstraintCompiler } from '../structured/constraintCompiler';
 import { readGrammarVocabulary } from '../structured/grammarVocabulary';
@@ -7,8 +7,15 @@ import { RowConstraint } from '../structured/rowConstraint';
 import { emptyStructuredStats, StructuredStats } from '../structured/structuredStats';
 import { XgrammarError } from '../structured/xgrammarLoader';
 import { SequenceSpec } from '../engine/sequence';
-import { constraintOfSettings, GenerationFlags, resolveDefaults } from './generationDefaults';
-import { PreparedRequest } from './preparedRequest';
+import { constraintOfSettings, GenerationFlags, RequestSettings, resolveDefaults } from './generationDefaults';
+
+/** What compiling needs of a prepared request (job/preparedRequest.ts's PreparedRequest has it): its line and settings. */
+export interface ConstrainableRequest {
+  request: Pick<GenerationRequest, 'kind' | 'line' | 'customId'>;
+  settings: RequestSettings;
+  /** Set by compileRunConstraints when the request is constrained. */
+  constraint?: PreparedConstraint;
+}
 
 /** What xgrammar's refusal says about the field, by kind. */
 function refusal(constraint: Constraint, message: string): string {
@@ -70,11 +77,11 @@ export interface PreparedConstraint {
  * Compiles the constraints of the prepared requests against the model's tokenizer (once per distinct constraint) and
  * attaches each to its request. A request whose constraint fails to compile is handed to `onFailure` and left out.
  */
-export async function compileRunConstraints(
-  prepared: readonly PreparedRequest[],
+export async function compileRunConstraints<P extends ConstrainableRequest>(
+  prepared: readonly P[],
   model: Pick<ModelFiles, 'folder' | 'tokenizer' | 'tokens' | 'vocabSize'>,
-  onFailure: (request: PreparedRequest, message: string) => void,
-): Promise<{ kept: PreparedRequest[]; run: RunConstraints }> {
+  onFailure: (request: P, message: string) => void,
+): Promise<{ kept: P[]; run: RunConstraints }> {
   const stats = emptyStructuredStats();
   const startId = tokenIdOf(model.tokenizer, '<think>');
   const endId = tokenIdOf(model.tokenizer, '</think>');
@@ -87,7 +94,7 @@ export async function compileRunConstraints(
   if (!constrained.some((c) => c.found)) return { kept: [...prepared], run };
   const compiler = await ConstraintCompiler.create(readGrammarVocabulary(model.folder.dir), model.vocabSize, model.tokens.eosTokenIds, stats);
   const compiled = await compiler.compileAll(constrained.flatMap((c) => (c.found ? [c.found.constraint] : [])));
-  const kept: PreparedRequest[] = [];
+  const kept: P[] = [];
   for (const { request, found } of constrained) {
     if (!found) {
       kept.push(request);
@@ -106,7 +113,7 @@ export async function compileRunConstraints(
 }
 
 /** One row's constraint (each sample of a request has its own). */
-export function rowConstraintOf(prepared: PreparedRequest, run: RunConstraints | null): RowConstraint | undefined {
+export function rowConstraintOf(prepared: ConstrainableRequest, run: RunConstraints | null): RowConstraint | undefined {
   if (!prepared.constraint || !run) return undefined;
   return new RowConstraint(prepared.constraint.compiled, {
     thinking: prepared.constraint.thinking ? run.thinking : null,

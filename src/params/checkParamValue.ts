@@ -1,10 +1,8 @@
+import type { CheckedValue } from './checkedValue';
 import { checkChoices, checkJsonSchema, checkResponseFormat } from './constraintParams';
 import { ParamSpec, ParamType } from './generationParams';
 
-export type CheckedValue =
-  | { ok: true; value: unknown }
-  /** `at` is the element path suffix when one element of an array is bad ("[1]"). */
-  | { ok: false; requirement: string; value: unknown; at?: string };
+export type { CheckedValue } from './checkedValue';
 
 /**
  * Checks one parameter value against its row of the table. Shared by JSONL lines, OpenAI Batch bodies and CLI flags, so

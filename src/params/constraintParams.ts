@@ -1,4 +1,4 @@
-import type { CheckedValue } from './checkParamValue';
+import type { CheckedValue } from './checkedValue';
 import type { JsonSchema } from './requestParams';
 import { unenforcedKeyword } from './strictSchema';
 

@@ -1,5 +1,5 @@
 import type { GrammarMatcher } from '@mlc-ai/web-xgrammar';
-import type { LogitsConstraint } from '../sample/logitsConstraint';
+import type { TokenConstraint } from '../engine/sequence';
 import { CompiledConstraint } from './constraintCompiler';
 import { StructuredStats } from './structuredStats';
 
@@ -27,7 +27,7 @@ type Phase = 'first' | 'thinking' | 'grammar' | 'ended';
  * matcher accepts a stop token: that eos is generated as a token (it is in completion_token_ids, not in the text), so the
  * text is exactly a string of the grammar.
  */
-export class RowConstraint implements LogitsConstraint {
+export class RowConstraint implements TokenConstraint {
   private matcher: GrammarMatcher | null = null;
   /** The allowed set of the next token (bit set = allowed), once prepared. */
   private bitmask: Int32Array | null = null;
@@ -48,6 +48,11 @@ export class RowConstraint implements LogitsConstraint {
   /** The grammar restricts the next token (not while the row is thinking, nor once it has ended). */
   get constraining(): boolean {
     return this.phase === 'first' || this.phase === 'grammar';
+  }
+
+  /** The engine's view: a row that is thinking is sampled as if unconstrained (a plain greedy row keeps its fast path). */
+  get active(): boolean {
+    return this.constraining;
   }
 
   /** The bitmask of the next token, computed (or being computed: `accept` starts it early) — await it before masking. */
@@ -76,12 +81,6 @@ export class RowConstraint implements LogitsConstraint {
     if (this.disposed) return;
     this.bitmask = await instance.guard(() => this.matcher!.getNextTokenBitmask());
     this.options.stats.bitmaskMs += performance.now() - started;
-  }
-
-  maskInto(logits: Float32Array, out: Float32Array): { onlyStopTokens: boolean } | null {
-    if (!this.constraining) return null;
-    out.set(logits);
-    return { onlyStopTokens: this.mask(out) };
   }
 
   /**

@@ -40,7 +40,6 @@ const FIXED_STATS: EngineStats = {
   rebuilds: 2,
   prefillMs: 200,
   decodeMs: 800,
-  prepareWaitMs: 0,
   prefixHits: 0,
   prefixTokensReused: 0,
   prefixComputations: 0,

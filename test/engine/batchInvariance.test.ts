@@ -9,6 +9,7 @@ import { CompiledConstraint, ConstraintCompiler } from '../../src/structured/con
 import { readGrammarVocabulary } from '../../src/structured/grammarVocabulary';
 import { RowConstraint } from '../../src/structured/rowConstraint';
 import { emptyStructuredStats } from '../../src/structured/structuredStats';
+import { maskHook } from '../../src/job/structuredOutputs';
 
 let model: LoadedModel;
 /** The same model folder run on its original graph (logits for every position), not the derived logits-gathering one. */
@@ -98,7 +99,7 @@ test('greedy with structured-output constraints: batched equals solo, and every 
   const rows = () => prompts.map((_, i) => new RowConstraint(compiled[i % 3], { thinking: null, stopTokenIds: model.tokens.eosTokenIds, stats }));
   const run = (batchSize: number) => {
     const constraintOf = rows();
-    return greedyTokens(model, prompts, { batchSize, maxTokens: 40, samplerOptions: (i) => ({ constraint: constraintOf[i] }) });
+    return greedyTokens(model, prompts, { batchSize, maxTokens: 40, constraints: (i) => constraintOf[i], beforeSampling: maskHook(stats) });
   };
   const solo = await run(1);
   expect(await run(8)).toEqual(solo);

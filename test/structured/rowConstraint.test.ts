@@ -49,18 +49,23 @@ function randomLogits(rng: () => number): Float32Array {
   return logits;
 }
 
-/** Greedy decoding through RequestSampler with the constraint (or none), up to `maxTokens`. */
+/**
+ * Greedy decoding through RequestSampler with the constraint (or none), up to `maxTokens`, as the engine drives it: the
+ * mask made ready (its hook before sampling), the sampler masks a copy, the chosen token accepted (its stopping check).
+ */
 async function decode(constraint: RowConstraint | undefined, seed: number, maxTokens = 60): Promise<{ ids: number[]; text: string; ended: boolean }> {
   const rng = createSeededRng(seed);
-  const sampler = new RequestSampler(GREEDY_PARAMS, [], { constraint });
+  const sampler = new RequestSampler(GREEDY_PARAMS, []);
   const ids: number[] = [];
-  while (ids.length < maxTokens && !constraint?.finished) {
-    await sampler.prepare();
-    ids.push(sampler.next(randomLogits(() => rng.random())).tokenId);
-    if (!constraint && EOS.includes(ids[ids.length - 1])) break;
+  let ended = false;
+  while (ids.length < maxTokens && !ended) {
+    await constraint?.prepare();
+    const token = sampler.next(randomLogits(() => rng.random()), constraint).tokenId;
+    ids.push(token);
+    ended = constraint ? constraint.accept(token) : EOS.includes(token);
   }
   const text = tokenizer.decode(ids.filter((id) => !EOS.includes(id)), { skip_special_tokens: true });
-  return { ids, text, ended: constraint?.finished ?? false };
+  return { ids, text, ended: constraint !== undefined && ended };
 }
 
 const tryParse = (text: string): unknown => {
@@ -112,8 +117,8 @@ test('the mask comes first: a forbidden token cannot win even with the highest l
   const logits = new Float32Array(VOCAB);
   const no = tokenizer.encode('no', { add_special_tokens: false })[0];
   logits[no] = 100;
-  const sampler = new RequestSampler({ ...GREEDY_PARAMS, temperature: 1, seed: 3 }, [], { constraint });
-  const chosen = sampler.next(logits).tokenId;
+  const sampler = new RequestSampler({ ...GREEDY_PARAMS, temperature: 1, seed: 3 }, []);
+  const chosen = sampler.next(logits, constraint).tokenId;
   expect(chosen).not.toBe(no);
   expect(tokenizer.decode([chosen])).toMatch(/^y/);
   const other = row(compiled);
@@ -123,53 +128,55 @@ test('the mask comes first: a forbidden token cannot win even with the highest l
 
 test('sampling without prepare() fails loudly rather than choosing unconstrained', async () => {
   const constraint = row(await compile({ kind: 'choice', choices: ['yes'] }));
-  expect(() => new RequestSampler(GREEDY_PARAMS, [], { constraint }).next(new Float32Array(VOCAB))).toThrow(/not prepared/);
+  expect(() => new RequestSampler(GREEDY_PARAMS, []).next(new Float32Array(VOCAB), constraint)).toThrow(/not prepared/);
 });
 
 test('thinking: <think> may open a free block; the grammar starts after </think>; without <think> it starts at once', async () => {
   const compiled = await compile({ kind: 'choice', choices: ['yes', 'no'] });
   const constraint = row(compiled, { thinking: THINK });
   await constraint.prepare();
-  const out = new Float32Array(VOCAB);
-  const logits = new Float32Array(VOCAB).fill(1);
-  const first = constraint.maskInto(logits, out)!;
-  expect(first.onlyStopTokens).toBe(false);
+  let out = new Float32Array(VOCAB).fill(1);
+  expect(constraint.active).toBe(true);
+  expect(constraint.mask(out)).toBe(false);
   expect(out[THINK.startTokenId]).toBe(1); // <think> allowed as the first token …
   expect(out[tokenizer.encode('Hello', { add_special_tokens: false })[0]]).toBe(-Infinity); // … free text is not
   constraint.accept(THINK.startTokenId);
   await constraint.prepare();
-  expect(constraint.maskInto(logits, out)).toBeNull(); // thinking: unconstrained
+  expect(constraint.active).toBe(false); // thinking: the engine samples the row unconstrained
   for (const id of tokenizer.encode('Let me think. {"a"', { add_special_tokens: false })) constraint.accept(id);
   constraint.accept(THINK.endTokenId);
   await constraint.prepare();
-  expect(constraint.maskInto(logits, out)).not.toBeNull();
+  expect(constraint.active).toBe(true);
+  out = new Float32Array(VOCAB).fill(1);
+  constraint.mask(out);
   expect(out[THINK.startTokenId]).toBe(-Infinity); // no second think block
   const yes = tokenizer.encode('yes', { add_special_tokens: false });
   expect(yes).toHaveLength(1);
   expect(out[yes[0]]).toBe(1);
-  constraint.accept(yes[0]);
+  expect(constraint.accept(yes[0])).toBe(false);
   await constraint.prepare();
-  expect(constraint.maskInto(logits, out)!.onlyStopTokens).toBe(true);
-  constraint.accept(EOS[0]);
+  expect(constraint.mask(new Float32Array(VOCAB).fill(1))).toBe(true); // only the end is left
+  expect(constraint.accept(EOS[0])).toBe(true);
   expect(constraint.finished).toBe(true);
 
   const direct = row(compiled, { thinking: THINK });
   await direct.prepare();
   direct.accept(yes[0]); // a first token other than <think> is the grammar's
   await direct.prepare();
-  expect(direct.maskInto(logits, out)!.onlyStopTokens).toBe(true);
+  expect(direct.mask(new Float32Array(VOCAB).fill(1))).toBe(true);
 });
 
 test('min_tokens does not hold back the end of a complete grammar; it does while the grammar can go on', async () => {
   const compiled = await compile({ kind: 'regex', pattern: 'ab(c)?' });
   const constraint = row(compiled);
-  const sampler = new RequestSampler(GREEDY_PARAMS, [], { constraint, minTokens: 10, minTokensBlockedIds: EOS });
+  const sampler = new RequestSampler(GREEDY_PARAMS, [], { minTokens: 10, minTokensBlockedIds: EOS });
   const logits = new Float32Array(VOCAB);
   EOS.forEach((id) => (logits[id] = 50)); // the model wants to stop
   const ids: number[] = [];
   while (!constraint.finished && ids.length < 10) {
-    await sampler.prepare();
-    ids.push(sampler.next(logits).tokenId);
+    await constraint.prepare();
+    ids.push(sampler.next(logits, constraint).tokenId);
+    constraint.accept(ids[ids.length - 1]);
   }
   expect(tokenizer.decode(ids, { skip_special_tokens: true })).toBe('abc'); // "ab" was complete, min_tokens pushed on to "c"
   expect(EOS).toContain(ids[ids.length - 1]);
