@@ -76,24 +76,28 @@ async function measureStructuredOverhead({ modelDir, batchSize = 8, requests = 3
   }
   const constrained = runs.filter((r) => r.constrained);
   const free = runs.filter((r) => !r.constrained);
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  const maskMsPerStep = median(constrained.map((r) => r.structured.mask_ms_per_step));
-  const stepMs = median(constrained.map((r) => r.stepMs));
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const perStep = (r, ms) => ms / r.steps;
   return {
     batchSize,
     maxTokens,
     runs,
-    maskMsPerStep,
-    bitmaskMsPerStep: median(constrained.map((r) => r.structured.bitmask_ms / r.steps)),
-    applyMsPerStep: median(constrained.map((r) => r.structured.apply_ms / r.steps)),
-    waitMsPerStep: median(constrained.map((r) => r.structured.wait_ms / r.steps)),
+    // Medians over the constrained runs, each figure of a run taken against that run's own decode step.
+    maskMsPerStep: median(constrained.map((r) => r.structured.mask_ms_per_step)),
+    bitmaskMsPerStep: median(constrained.map((r) => perStep(r, r.structured.bitmask_ms))),
+    applyMsPerStep: median(constrained.map((r) => perStep(r, r.structured.apply_ms))),
+    waitMsPerStep: median(constrained.map((r) => perStep(r, r.structured.wait_ms))),
     criticalMsPerStep: median(constrained.map((r) => r.structured.critical_ms_per_step)),
-    constrainedStepMs: stepMs,
+    constrainedStepMs: median(constrained.map((r) => r.stepMs)),
     freeStepMs: median(free.map((r) => r.stepMs)),
     /** Upper bound: all mask work counted as if it delayed the step (the bitmask part runs during the step). */
-    maskShareOfStep: maskMsPerStep / stepMs,
+    maskShareOfStep: median(constrained.map((r) => r.structured.mask_ms_per_step / r.stepMs)),
     /** What the masks added to the decode loop: applying them, and waiting for bitmasks the step did not hide. */
-    criticalShareOfStep: median(constrained.map((r) => r.structured.critical_ms_per_step)) / stepMs,
+    criticalShareOfStep: median(constrained.map((r) => r.structured.critical_ms_per_step / r.stepMs)),
     /** Constrained over unconstrained step time, per back-to-back pair (noisy on a shared machine). */
     stepRatios: constrained.map((r, i) => r.stepMs / free[i].stepMs),
     workDir: keep ? workDir : null,
@@ -133,7 +137,7 @@ async function main() {
   process.stdout.write(
     `mask work per decode step at batch ${result.batchSize}: ${result.maskMsPerStep.toFixed(2)} ms ` +
       `(bitmask ${result.bitmaskMsPerStep.toFixed(2)}, apply ${result.applyMsPerStep.toFixed(2)}) = ` +
-      `${(100 * result.maskShareOfStep).toFixed(2)} % of the ${result.constrainedStepMs.toFixed(1)} ms step if none of it overlapped the step; ` +
+      `${(100 * result.maskShareOfStep).toFixed(2)} % of the step (median ${result.constrainedStepMs.toFixed(1)} ms) if none of it overlapped the step; ` +
       `on the critical path (apply ${result.applyMsPerStep.toFixed(2)} + wait ${result.waitMsPerStep.toFixed(2)}) ${result.criticalMsPerStep.toFixed(2)} ms = ` +
       `${(100 * result.criticalShareOfStep).toFixed(2)} % (target ≤ 5 %); constrained / unconstrained step time per pair ${result.stepRatios.map((r) => r.toFixed(3)).join(', ')}\n`,
   );
