@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { onnx } from 'onnx-proto';
+import { checkJsonSchema } from '../../src/diagnostics/jsonSchemaCheck';
 import { parseJsonl, runCli } from '../helpers/cli';
 import { buildTestModel, tempDir } from '../helpers/testModels';
 
@@ -250,6 +251,11 @@ test('report: requests by kind, compile and mask times; structured_output_trunca
   const run = runCli(['-', '-m', plainModel, '--greedy', '--report', report], { input: jsonl(lines) });
   expect(run.status).toBe(0);
   const json = JSON.parse(fs.readFileSync(report, 'utf8'));
+  // The report follows its schema with the structured-output figures in it (a figure missing is caught: control).
+  const schema = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../docs/report-schema.json'), 'utf8'));
+  expect(checkJsonSchema(json, schema)).toEqual([]);
+  const { wait_ms: _wait, ...withoutWait } = json.figures.structured_output;
+  expect(checkJsonSchema({ ...json, figures: { ...json.figures, structured_output: withoutWait } }, schema)).not.toEqual([]);
   const figures = json.figures.structured_output;
   expect(figures.requests).toEqual({ json_schema: 3, json_object: 0, regex: 2, choice: 2, grammar: 2 });
   expect(figures.grammars_compiled).toBe(6); // "cut" shares the person schema's grammar: compiled once
