@@ -6,6 +6,9 @@ import { parseDtype } from '../model/dtype';
 import { DEFAULT_MODEL_ID } from '../model/modelSource';
 import { RuntimeChoice } from '../runtime/createRunner';
 import { checkOptionNames, checkOptionValues, inApiTerms, runWideFlags } from './apiOptions';
+import { CONSTRAINT_PARAMS } from '../params/constraintParams';
+import { settingKey } from '../params/settingKey';
+import { defaultConstraintProblem } from '../job/structuredOutputs';
 
 /** One request: the same object as a JSONL input line (`{"id", "prompt" | "messages", ...parameters}`), or the line's text. */
 export type GenerateRequest = Record<string, unknown> | string;
@@ -90,6 +93,11 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
   } catch (error) {
     throw inApiTerms(error);
   }
+  // One run-wide constraint at most, and one xgrammar can compile: checked before the model loads.
+  const constraints = CONSTRAINT_PARAMS.filter((name) => (flags as Record<string, unknown>)[settingKey(name)] != null);
+  if (constraints.length > 1) throw new Error(`generate(): ${constraints[0]} and ${constraints[1]} conflict; a run takes one output constraint`);
+  const constraintProblem = await defaultConstraintProblem(flags);
+  if (constraintProblem) throw new Error(`generate(): ${constraintProblem.param} ${constraintProblem.message}`);
   const text = [...requests].map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
   const queue: GenerationRecord[] = [];
   let wake: (() => void) | null = null;

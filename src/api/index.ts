@@ -8,5 +8,6 @@ export { inspect } from './inspect';
 export type { InspectOptions } from './inspect';
 export { GENERATION_PARAMS } from '../params/generationParams';
 export type { ParamSpec } from '../params/generationParams';
+export type { JsonSchema, ResponseFormat } from '../params/requestParams';
 export type { Report } from '../diagnostics/report';
 export type { Finding, Severity } from '../diagnostics/finding';

@@ -26,7 +26,20 @@ export function renderDryRun(result: DryRunResult): string {
   ];
   if (groups.length > SHOWN_GROUPS) lines.push(`  … ${groups.length - SHOWN_GROUPS} more`);
   lines.push(prefixLine(result.prefix));
+  const structured = structuredLine(result.structured);
+  if (structured) lines.push(structured);
   return lines.map((line) => `qwen-gen: ${line}`).join('\n') + '\n';
+}
+
+/** Structured outputs: how many requests are constrained, by kind, and what compiling their grammars took. */
+function structuredLine(stats: DryRunResult['structured']): string | null {
+  const kinds = Object.entries(stats.requests).filter(([, n]) => n > 0);
+  if (kinds.length === 0) return null;
+  const total = kinds.reduce((sum, [, n]) => sum + n, 0);
+  return (
+    `structured outputs: ${total} request(s) constrained (${kinds.map(([kind, n]) => `${kind} ${n}`).join(', ')}); ` +
+    `${stats.grammarsCompiled} grammar(s) compiled in ${Math.round(stats.compileMs)} ms, tokenizer info ${Math.round(stats.tokenizerInfoMs)} ms`
+  );
 }
 
 function prefixLine(prefix: DryRunResult['prefix']): string {

@@ -1,4 +1,6 @@
 import { EngineStats } from '../engine/engineStats';
+import { ConstraintKind } from '../params/constraintParams';
+import { emptyStructuredStats, StructuredStats } from '../structured/structuredStats';
 
 /** Wall time of the stages the engine does not time itself, in milliseconds. */
 export interface StageTimings {
@@ -20,6 +22,8 @@ export interface FigureInput {
   completionTokens: number;
   /** Defaults to this process's peak RSS (`peakRssBytes()`). */
   peakRssBytes?: number;
+  /** Structured outputs (absent: nothing was constrained). */
+  structured?: StructuredStats;
 }
 
 export interface PaddingWaste {
@@ -54,6 +58,31 @@ export interface Figures {
   peak_rss_bytes: number;
   /** Automatic prefix caching (absent in reports written before it existed). */
   prefix_cache?: PrefixCacheFigures;
+  /** Structured outputs (absent in reports written before they existed). */
+  structured_output?: StructuredOutputFigures;
+}
+
+export interface StructuredOutputFigures {
+  /** Requests constrained, by kind (json_schema: response_format json_schema or guided_json). */
+  requests: Record<ConstraintKind, number>;
+  /** Distinct constraints compiled (each once per run). */
+  grammars_compiled: number;
+  /** xgrammar's view of the tokenizer, built once per run. */
+  tokenizer_info_ms: number;
+  compile_ms: number;
+  /** Tokens chosen under a grammar. */
+  masked_tokens: number;
+  /** Computing the allowed-token bitmasks; it runs while the model step runs where the runtime allows (direct runtime). */
+  bitmask_ms: number;
+  /** Masking the logits rows and accepting the chosen tokens: always between the step and the next one. */
+  apply_ms: number;
+  /** Waiting for bitmasks once a step's logits were ready (the bitmask time the step did not hide). */
+  wait_ms: number;
+  /** (bitmask_ms + apply_ms) per decode step and per masked token; null when there were none. */
+  mask_ms_per_step: number | null;
+  mask_ms_per_token: number | null;
+  /** (wait_ms + apply_ms) per decode step: what the masks added to the decode loop's critical path; null as above. */
+  critical_ms_per_step: number | null;
 }
 
 export interface PrefixCacheFigures {
@@ -112,6 +141,28 @@ export function buildFigures(input: FigureInput): Figures {
       prefixes_computed: stats.prefixComputations,
       evictions: stats.prefixEvictions,
     },
+    structured_output: structuredFigures(input.structured ?? emptyStructuredStats(), stats),
+  };
+}
+
+function structuredFigures(structured: StructuredStats, stats: EngineStats): StructuredOutputFigures {
+  const masked = structured.maskedTokens > 0;
+  const decodeSteps = stats.decodeSteps;
+  const per = (ms: number, count: number) => (count > 0 ? Math.round((ms / count) * 1000) / 1000 : null);
+  const maskMs = structured.bitmaskMs + structured.applyMs;
+  const waitMs = structured.waitMs;
+  return {
+    requests: { ...structured.requests },
+    grammars_compiled: structured.grammarsCompiled,
+    tokenizer_info_ms: round(structured.tokenizerInfoMs),
+    compile_ms: round(structured.compileMs),
+    masked_tokens: structured.maskedTokens,
+    bitmask_ms: round(structured.bitmaskMs),
+    apply_ms: round(structured.applyMs),
+    wait_ms: round(waitMs),
+    mask_ms_per_step: masked ? per(maskMs, decodeSteps) : null,
+    mask_ms_per_token: per(maskMs, structured.maskedTokens),
+    critical_ms_per_step: masked ? per(waitMs + structured.applyMs, decodeSteps) : null,
   };
 }
 

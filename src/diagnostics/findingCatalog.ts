@@ -39,6 +39,7 @@ export const FINDING_CATALOG = {
   input_errors: { title: 'input lines rejected', severities: ['error'], scope: 'request' },
   hit_max_tokens: { title: 'outputs cut at max_tokens', severities: ['info', 'warning'], scope: 'outcome' },
   stopped_on_pad_id: { title: 'stopped on the pad id', severities: ['info'], scope: 'outcome' },
+  structured_output_truncated: { title: 'constrained output cut before its grammar completed', severities: ['warning'], scope: 'outcome' },
   shared_prefix: { title: 'shared prompt prefix computed once', severities: ['info'], scope: 'outcome' },
   prefix_cache_off: { title: 'prefix caching off: reuse not exact on this graph', severities: ['info'], scope: 'outcome' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -13,6 +13,8 @@ export interface SequenceOutcome {
   ignoreEos?: boolean;
   /** max_tokens was chosen by the user (the line or --max-tokens), not the built-in default. */
   explicitMaxTokens?: boolean;
+  /** A structured output (constrained) that ended at max_tokens before its grammar was complete: its text is not valid. */
+  structuredIncomplete?: boolean;
 }
 
 export interface OutcomeContext {
@@ -29,7 +31,20 @@ export function outcomeContextOf(model: Pick<ModelFiles, 'tokens' | 'tokenizer'>
 
 /** Findings about how the requests ended. */
 export function outcomeFindings(outcomes: readonly SequenceOutcome[], context: OutcomeContext): Finding[] {
-  return [hitMaxTokens(outcomes), stoppedOnPad(outcomes, context)].filter((f): f is Finding => f !== null);
+  return [hitMaxTokens(outcomes), stoppedOnPad(outcomes, context), structuredTruncated(outcomes)].filter((f): f is Finding => f !== null);
+}
+
+/** Constrained outputs cut at max_tokens before their grammar completed: the JSON (regex, choice, grammar) is not valid. */
+function structuredTruncated(outcomes: readonly SequenceOutcome[]): Finding | null {
+  const ids = unique(outcomes.filter((o) => o.structuredIncomplete).map((o) => o.id));
+  if (ids.length === 0) return null;
+  return {
+    code: 'structured_output_truncated',
+    severity: 'warning',
+    message: `${plural(ids.length, 'constrained request')} ended at max_tokens before their grammar was complete (${formatIds(ids)}): their text is not valid for their schema, regex, choice or grammar.`,
+    evidence: { count: ids.length, request_ids: ids },
+    action: 'finish_reason "length" on those output lines; raise max_tokens (per line or --max-tokens) so the constrained output can finish',
+  };
 }
 
 /**

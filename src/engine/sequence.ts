@@ -18,9 +18,11 @@ export interface TokenConstraint {
   readonly active?: boolean;
   /**
    * Sets the logits of the tokens not allowed next to -Infinity, in place. It gets a working copy (never the runner's
-   * buffer), before any other processing: penalties, temperature and the greedy argmax all see the masked row.
+   * buffer), before any other processing: penalties, temperature and the greedy argmax all see the masked row. Returns
+   * true when only tokens that end the output are left (the constrained text is complete): min_tokens then does not block
+   * them, since nothing else could follow.
    */
-  mask(logits: Float32Array): void;
+  mask(logits: Float32Array): boolean | void;
   /** Records the chosen token; true when the constrained output is complete (the row then stops: finish_reason "stop"). */
   accept(tokenId: number): boolean;
 }

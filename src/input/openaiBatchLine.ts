@@ -16,7 +16,7 @@ const IGNORED_BODY_KEYS = ['model', 'user'];
 
 /** OpenAI chat parameters that qwen-gen knows but cannot honour; refused rather than silently ignored. */
 const UNSUPPORTED_BODY_KEYS = [
-  'tools', 'tool_choice', 'functions', 'function_call', 'parallel_tool_calls', 'response_format',
+  'tools', 'tool_choice', 'functions', 'function_call', 'parallel_tool_calls',
   'logit_bias', 'stream_options', 'modalities', 'audio', 'prediction', 'reasoning_effort',
   'service_tier', 'store', 'web_search_options',
 ];

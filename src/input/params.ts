@@ -1,6 +1,7 @@
 import { fieldProblem, LineProblem } from './errors';
 import type { RequestParams } from './request';
 import { checkParamValue } from '../params/checkParamValue';
+import { CONSTRAINT_PARAMS } from '../params/constraintParams';
 import { ParamName, paramSpec } from '../params/generationParams';
 
 export { isParamName, PARAM_NAMES } from '../params/generationParams';
@@ -24,5 +25,11 @@ export function checkParamCombination(params: RequestParams, fieldPrefix: string
       `field "${fieldPrefix}min_tokens" (${minTokens}) must not exceed "${fieldPrefix}max_tokens" (${maxTokens})`,
       `${fieldPrefix}min_tokens`,
     );
+  }
+  // One constraint per request: two would have to hold at once, which no decoder can promise.
+  const constraints = CONSTRAINT_PARAMS.filter((name) => params[name] !== undefined);
+  if (constraints.length > 1) {
+    const [first, second] = constraints.map((name) => `${fieldPrefix}${name}`);
+    throw new LineProblem('conflicting_fields', `fields "${first}" and "${second}" are both given; a request takes one output constraint`, second);
   }
 }

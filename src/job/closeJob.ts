@@ -6,6 +6,7 @@ import { JobInput } from './openJob';
 import { RecordWriter } from './recordWriter';
 import { RunDiagnostics } from './runDiagnostics';
 import { StageTimer } from './stageTimer';
+import { StructuredStats } from '../structured/structuredStats';
 
 export interface JobOutcome {
   input: JobInput;
@@ -15,6 +16,8 @@ export interface JobOutcome {
   timer: StageTimer;
   /** performance.now() when the job started. */
   started: number;
+  /** Structured outputs: requests constrained, compile and mask times. */
+  structured?: StructuredStats;
 }
 
 /** Step 5: the diagnostics report of the finished run (written to --report when asked), its exit code included. */
@@ -30,6 +33,7 @@ export function finishReport(diagnostics: RunDiagnostics, outcome: JobOutcome, s
     totalMs: performance.now() - outcome.started,
     inputLines: outcome.input.inputLines,
     stop: runStop(signal, outcome.run.unfinished),
+    structured: outcome.structured,
   });
 }
 

@@ -13,6 +13,9 @@ import { RunDiagnostics } from './runDiagnostics';
 import { engineLimits } from './runEngine';
 import { settingsFingerprint } from './settingsFingerprint';
 import { StageTimer } from './stageTimer';
+import { compileRunConstraints } from './structuredOutputs';
+import { StructuredStats } from '../structured/structuredStats';
+import { PreparedRequest } from './preparedRequest';
 
 /** What prefix caching saves in the plan, from the engine's own counters (its KV manager, evictions included). */
 export interface PrefixPlan {
@@ -41,6 +44,8 @@ export interface DryRunResult {
   groups: PlannedGroup[];
   /** Null with --no-prefix-cache. */
   prefix: PrefixPlan | null;
+  /** Structured outputs: the constraints compiled against the model's tokenizer, as the run would. */
+  structured: StructuredStats;
 }
 
 /**
@@ -67,25 +72,36 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
   const sequences: PlannedSequence[] = [];
   let promptTokens = 0;
   let maxCompletionTokens = 0;
+  const tokenized: PreparedRequest[] = [];
   timer.timeSync('tokenize', () => {
     for (const request of todo) {
       const preparation = prepareRequest(request, defaults, model);
       const { id, index, line } = request;
+      diagnostics.addPrepared(preparation.fit);
       if (!preparation.ok) {
         refused++;
-        diagnostics.addPrepared(preparation.fit);
         emit({ id, index, line, error: { code: preparation.code, message: preparation.message } });
         continue;
       }
-      const { promptIds, settings: s, clampedFrom } = preparation.prepared;
-      diagnostics.addPrepared(preparation.fit);
-      promptTokens += promptIds.length;
-      maxCompletionTokens += s.maxTokens * s.n;
-      // The samples of a request share its prompt array, as in a run (one prefill, one entry of the prefix index).
-      for (let sample = 0; sample < s.n; sample++) sequences.push({ id, promptIds, maxTokens: s.maxTokens });
-      emit({ id, index, line, prompt_tokens: promptIds.length, max_tokens: s.maxTokens, ...(clampedFrom !== undefined ? { max_tokens_requested: clampedFrom } : {}), n: s.n });
+      tokenized.push(preparation.prepared);
     }
   });
+  // Structured outputs: every constraint is compiled against the model's tokenizer, as the run would (no session needed).
+  const { kept, run: constraints } = await timer.time('compile', () =>
+    compileRunConstraints(tokenized, model, (failed, message) => {
+      refused++;
+      const { id, index, line } = failed.request;
+      emit({ id, index, line, error: { code: 'invalid_field', message } });
+    }),
+  );
+  for (const { request, promptIds, settings: s, clampedFrom } of kept) {
+    const { id, index, line } = request;
+    promptTokens += promptIds.length;
+    maxCompletionTokens += s.maxTokens * s.n;
+    // The samples of a request share its prompt array, as in a run (one prefill, one entry of the prefix index).
+    for (let sample = 0; sample < s.n; sample++) sequences.push({ id, promptIds, maxTokens: s.maxTokens });
+    emit({ id, index, line, prompt_tokens: promptIds.length, max_tokens: s.maxTokens, ...(clampedFrom !== undefined ? { max_tokens_requested: clampedFrom } : {}), n: s.n });
+  }
 
   const source = graphMemory(model, options.load);
   const memory = memoryPlan(model, source, options);
@@ -117,6 +133,7 @@ export async function runDryRun(options: GenerateJobOptions, emit: (record: obje
   return {
     exitCode, report, requests: todo.length, refused, promptTokens, maxCompletionTokens, memory, logits: source.logits,
     batchSize: limits.batchSize, groups: plan.groups, prefix: options.prefixCache === false ? null : prefixPlan(plan),
+    structured: constraints.stats,
   };
 }
 

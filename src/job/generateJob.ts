@@ -11,6 +11,7 @@ import { settingsFingerprint } from './settingsFingerprint';
 import { StageTimer } from './stageTimer';
 import { reorderFile } from '../output/reorderFile';
 import { inputOrder } from './inputOrder';
+import { compileRunConstraints } from './structuredOutputs';
 
 export type { GenerateJobOptions, GenerateJobResult, OutputFormat } from './jobOptions';
 
@@ -48,9 +49,16 @@ async function generate(opened: OpenedJob, options: GenerateJobOptions, timer: S
     for (const error of input.inputErrors) {
       records.failure({ id: error.id, index: error.index, code: error.code, message: error.message, line: error.line });
     }
-    const prepared = timer.timeSync('tokenize', () => prepareRequests(todo, defaults, model, diagnostics, records));
-    const run = await runEngine(prepared, { model, settings, records, diagnostics, timer }, options);
-    outcome = { input, settings, run, records, timer, started };
+    const tokenized = timer.timeSync('tokenize', () => prepareRequests(todo, defaults, model, diagnostics, records));
+    // Structured outputs: each distinct constraint compiled once against the model's tokenizer.
+    const { kept: prepared, run: constraints } = await timer.time('compile', () =>
+      compileRunConstraints(tokenized, model, (request, message) => {
+        const { id, index, customId, line } = request.request;
+        records.failure({ id, index, customId, code: 'invalid_field', message, line });
+      }),
+    );
+    const run = await runEngine(prepared, { model, settings, records, diagnostics, timer, constraints }, options);
+    outcome = { input, settings, run, records, timer, started, structured: constraints.stats };
     report = finishReport(diagnostics, outcome, options.signal);
   } finally {
     records.close();

@@ -1,6 +1,8 @@
 import { JsonObject } from '../model/modelFolder';
 import { RequestParams } from '../input/request';
 import { GENERATION_PARAMS, ParamDefault } from '../params/generationParams';
+import { CONSTRAINT_PARAMS, constraintOf, RequestConstraint } from '../params/constraintParams';
+import type { JsonSchema, ResponseFormat } from '../params/requestParams';
 import { settingKey } from '../params/settingKey';
 import { GREEDY_PARAMS } from '../sample/samplingParams';
 
@@ -25,6 +27,13 @@ export interface GenerationDefaults {
   enableThinking: boolean;
   ignoreEos: boolean;
   stop: string[];
+  /** Structured outputs (run-wide constraint: --json, --json-schema, --regex, --choice, --grammar; at most one is set). */
+  responseFormat: ResponseFormat | null;
+  guidedJson: JsonSchema | null;
+  guidedRegex: string | null;
+  guidedChoice: string[] | null;
+  guidedGrammar: string | null;
+  jsonAnyWhitespace: boolean;
   escapeSpecialTokens: boolean;
 }
 
@@ -87,5 +96,23 @@ export function requestSettings(defaults: GenerationDefaults, params: RequestPar
     const key = settingKey(spec.name);
     settings[key] = given ?? (spec.cli ? (defaults as unknown as Record<string, unknown>)[key] : defaultValue(spec.default, null));
   }
+  // A request's own constraint replaces the run-wide one whatever its kind (`response_format` "text" removes it).
+  if (CONSTRAINT_PARAMS.some((name) => params[name] !== undefined)) {
+    for (const name of CONSTRAINT_PARAMS) settings[settingKey(name)] = params[name] ?? null;
+  }
   return settings as unknown as RequestSettings;
+}
+
+/** The constraint of a request (or of the run's defaults), or null. */
+export function constraintOfSettings(settings: GenerationDefaults): RequestConstraint | null {
+  return constraintOf(
+    {
+      response_format: settings.responseFormat,
+      guided_json: settings.guidedJson,
+      guided_regex: settings.guidedRegex,
+      guided_choice: settings.guidedChoice,
+      guided_grammar: settings.guidedGrammar,
+    },
+    settings.jsonAnyWhitespace,
+  );
 }

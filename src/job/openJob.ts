@@ -10,6 +10,7 @@ import { OutputTarget } from '../output/outputTarget';
 import { StageTimer } from './stageTimer';
 import { checkJobPaths } from './jobPaths';
 import { unlessAborted } from './interruption';
+import { checkRequestConstraints } from './structuredOutputs';
 
 /** This run's share of the input: its requests, the lines that were not requests, and the output format. */
 export interface JobInput {
@@ -49,7 +50,12 @@ export async function openInput(
   timer: StageTimer,
 ): Promise<JobInput> {
   const source = options.input === undefined || options.input === '-' ? process.stdin : options.input;
-  const parsed = await timer.time('read', () => readInput(source, options.keepFields ?? false, options.signal));
+  const parsed = await timer.time('read', async () => {
+    const read = await readInput(source, options.keepFields ?? false, options.signal);
+    // Structured outputs: a schema, regex or grammar xgrammar refuses makes its line an input error like any other.
+    const checked = await checkRequestConstraints(read.requests);
+    return { ...read, requests: checked.valid, errors: [...read.errors, ...checked.errors].sort((a, b) => a.index - b.index) };
+  });
   if (options.strict && parsed.errors.length > 0) {
     for (const error of parsed.errors) options.log(error.message);
     throw new UserError(`--strict: ${plural(parsed.errors.length, 'input line is', 'input lines are')} invalid; nothing was generated`, ExitCode.someFailed);

@@ -9,6 +9,8 @@ import { encodePrompt } from '../tokenize/promptEncoder';
 import { GENERATION_PARAMS } from '../params/generationParams';
 import { settingKey } from '../params/settingKey';
 import { GenerationDefaults, requestSettings, RequestSettings } from './generationDefaults';
+import type { RowConstraint } from '../structured/rowConstraint';
+import { PreparedConstraint, rowConstraintOf, RunConstraints } from './structuredOutputs';
 
 /** A request after tokenization: what the engine runs (one sequence per sample). */
 export interface PreparedRequest {
@@ -17,12 +19,16 @@ export interface PreparedRequest {
   promptIds: number[];
   /** max_tokens was lowered to fit the context (original value). */
   clampedFrom?: number;
+  /** Structured outputs: the request's compiled constraint (job/structuredOutputs.ts). */
+  constraint?: PreparedConstraint;
 }
 
 /** What the engine carries through for one sequence: its request and the output processor that cuts its text. */
 export interface SampleSlot {
   prepared: PreparedRequest;
   output: SequenceOutput;
+  /** This sample's own grammar state (structured outputs). */
+  constraint?: RowConstraint;
 }
 
 export type Preparation =
@@ -58,7 +64,12 @@ export function stopTokenIds(settings: RequestSettings, eosTokenIds: readonly nu
 }
 
 /** One engine sequence per sample; each sample has its own sampler seeded from the request (never from batch position). */
-export function sequenceSpecs(prepared: PreparedRequest, model: Pick<ModelFiles, 'tokenizer' | 'tokens'>): SequenceSpec<SampleSlot>[] {
+export function sequenceSpecs(
+  prepared: PreparedRequest,
+  model: Pick<ModelFiles, 'tokenizer' | 'tokens'>,
+  /** The run's structured-output state: each sample of a constrained request gets its own grammar state. */
+  constraints: RunConstraints | null = null,
+): SequenceSpec<SampleSlot>[] {
   const { settings, promptIds, request } = prepared;
   const stopIds = stopTokenIds(settings, model.tokens.eosTokenIds);
   const stopTokenIdSet = new Set(stopIds);
@@ -68,14 +79,16 @@ export function sequenceSpecs(prepared: PreparedRequest, model: Pick<ModelFiles,
       stopStrings: settings.stop,
       includeStopStrInOutput: settings.includeStopStrInOutput,
     });
+    const constraint = rowConstraintOf(prepared, constraints);
     return {
-      request: { prepared, output },
+      request: { prepared, output, constraint },
       sampleIndex,
       promptIds,
       maxTokens: settings.maxTokens,
       stopTokenIds: stopTokenIdSet,
       minTokens: settings.minTokens,
       textStop: output.textStop,
+      constraint,
       sampler: new RequestSampler(
         {
           temperature: settings.temperature,

@@ -26,6 +26,7 @@ import { GenerationRequest, InputError } from '../input/request';
 import { ModelPlan } from '../engine/loadModel';
 import { addedTokenTexts } from '../tokenize/literalText';
 import { appendStepSummary } from '../diagnostics/stepSummary';
+import { StructuredStats } from '../structured/structuredStats';
 
 export type ReportFormat = 'json' | 'markdown';
 
@@ -93,6 +94,7 @@ export class RunDiagnostics {
     inputLines?: number;
     /** The run stopped before every request was done (a signal, --max-time). */
     stop?: RunStop | null;
+    structured?: StructuredStats;
   }): Report {
     const ownMaxTokens = new Set(input.requests.filter((r) => r.params.max_tokens !== undefined).map((r) => `${typeof r.id}:${r.id}`));
     const outcomes = this.outcomes.map((outcome) => ({
@@ -125,6 +127,7 @@ export class RunDiagnostics {
           failedRequests: input.failed,
           promptTokens: this.promptTokens,
           completionTokens: this.completionTokens,
+          structured: input.structured,
         })
       : null;
     const report = buildReport({

@@ -13,6 +13,7 @@ import { RunDiagnostics } from './runDiagnostics';
 import { SampleGatherer } from './sampleGatherer';
 import { SequenceHandlers } from './sequenceHandlers';
 import { StageTimer } from './stageTimer';
+import { maskHook, RunConstraints } from './structuredOutputs';
 
 export interface EngineRun {
   stats: EngineStats;
@@ -31,6 +32,8 @@ export interface EngineRunContext {
   records: RecordWriter;
   diagnostics: RunDiagnostics;
   timer: StageTimer;
+  /** Structured outputs of the run (compiled constraints, their figures). */
+  constraints?: RunConstraints;
 }
 
 /** The engine's limits for a run on this graph and memory plan (a real run and a dry run alike). */
@@ -46,7 +49,7 @@ export function engineLimits(graph: GraphInfo, memory: MemoryPlan, options: Pick
 /** Step 4: runs every sample of every prepared request through the engine; records are written as requests complete. */
 export async function runEngine(prepared: readonly PreparedRequest[], context: EngineRunContext, options: EngineRunOptions): Promise<EngineRun> {
   const { model, timer } = context;
-  const specs = prepared.flatMap((request) => sequenceSpecs(request, model));
+  const specs = prepared.flatMap((request) => sequenceSpecs(request, model, context.constraints ?? null));
   const source = runnerMemory(model.runner);
   const memory = memoryPlan(model, source, options);
   if (options.maxMemory !== undefined) {
@@ -62,7 +65,13 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
     onProgress: options.onProgress,
     log: options.log,
   });
-  const limits = { ...engineLimits(model.graph, memory, options), signal: options.signal, onToken: options.onToken };
+  const limits = {
+    ...engineLimits(model.graph, memory, options),
+    signal: options.signal,
+    onToken: options.onToken,
+    // Structured outputs: every constrained row's next-token bitmask, ready before the step's tokens are chosen.
+    beforeSampling: context.constraints ? maskHook(context.constraints.stats) : undefined,
+  };
   options.onStart?.(prepared.length);
   // Steps counted while in flight (a second Ctrl-C waits for the one running).
   const batch = options.steps ? model.batchRunner.withRunner(options.steps.track(model.runner)) : model.batchRunner;

@@ -35,8 +35,11 @@ export class SequenceHandlers {
   }
 
   finished(sequence: FinishedSequence<SampleSlot>): void {
-    const { prepared, output } = sequence.spec.request;
+    const { prepared, output, constraint } = sequence.spec.request;
     const { gatherer, diagnostics, model } = this.options;
+    // A constrained output cut at max_tokens is valid only if its text is already a whole string of its grammar.
+    const structuredIncomplete = constraint ? sequence.finishReason === 'length' && !constraint.complete() : undefined;
+    constraint?.dispose();
     if (gatherer.hasFailed(prepared)) return; // another sample of it failed: its error record is written
     const sample = finishedSample(sequence, output);
     const result = sampleResult(sample, {
@@ -46,7 +49,7 @@ export class SequenceHandlers {
     });
     this.generatedTokens += sample.tokenIds.length;
     diagnostics.addOutcome(
-      { id: prepared.request.id, finishReason: sample.finishReason, stopTokenId: sample.stopTokenId, ignoreEos: prepared.settings.ignoreEos },
+      { id: prepared.request.id, finishReason: sample.finishReason, stopTokenId: sample.stopTokenId, ignoreEos: prepared.settings.ignoreEos, structuredIncomplete },
       sample.tokenIds.length,
     );
     const completed = gatherer.add(prepared, sequence.spec.sampleIndex, result);
@@ -58,6 +61,7 @@ export class SequenceHandlers {
 
   failed(spec: SequenceSpec<SampleSlot>, failure: unknown): void {
     const { prepared } = spec.request;
+    spec.request.constraint?.dispose();
     if (!this.options.gatherer.markFailed(prepared)) return;
     const { id, index, customId, line } = prepared.request;
     const message = `line ${line}: the model failed on this request, also when run alone: ${reasonOf(failure)}`;

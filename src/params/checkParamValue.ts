@@ -1,9 +1,8 @@
+import type { CheckedValue } from './checkedValue';
+import { checkChoices, checkJsonSchema, checkResponseFormat } from './constraintParams';
 import { ParamSpec, ParamType } from './generationParams';
 
-export type CheckedValue =
-  | { ok: true; value: unknown }
-  /** `at` is the element path suffix when one element of an array is bad ("[1]"). */
-  | { ok: false; requirement: string; value: unknown; at?: string };
+export type { CheckedValue } from './checkedValue';
 
 /**
  * Checks one parameter value against its row of the table. Shared by JSONL lines, OpenAI Batch bodies and CLI flags, so
@@ -20,6 +19,14 @@ export function checkParamValue(spec: ParamSpec, value: unknown): CheckedValue {
       return checkArray(value, 'must be an array of token ids (integers ≥ 0)', (id) =>
         Number.isSafeInteger(id) && (id as number) >= 0 ? null : 'must be a token id (an integer ≥ 0)',
       );
+    case 'response_format':
+      return checkResponseFormat(value);
+    case 'json_schema':
+      return checkJsonSchema(value);
+    case 'choices':
+      return checkChoices(value);
+    case 'text':
+      return typeof value === 'string' && value !== '' ? { ok: true, value } : { ok: false, requirement: `must be ${describeType(type)}`, value };
     default: {
       const isInteger = type.kind === 'integer';
       const valid =
@@ -58,6 +65,14 @@ export function describeType(type: ParamType): string {
       return 'a non-empty string';
     case 'token_ids':
       return 'token ids (integers ≥ 0)';
+    case 'response_format':
+      return 'an object {"type": "text" | "json_object" | "json_schema", …}';
+    case 'json_schema':
+      return 'a JSON Schema object';
+    case 'choices':
+      return 'a non-empty array of non-empty strings';
+    case 'text':
+      return 'a non-empty string';
     default: {
       const noun = type.kind === 'integer' ? 'an integer' : 'a number';
       let range = '';

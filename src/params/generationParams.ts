@@ -12,7 +12,13 @@ export type ParamType =
   | { kind: 'number' | 'integer'; min?: number; minExclusive?: boolean; max?: number; note?: string }
   | { kind: 'boolean' }
   | { kind: 'stop' }
-  | { kind: 'token_ids' };
+  | { kind: 'token_ids' }
+  /** Structured outputs (params/constraintParams.ts): OpenAI's response_format, a JSON Schema, a list of choices. */
+  | { kind: 'response_format' }
+  | { kind: 'json_schema' }
+  | { kind: 'choices' }
+  /** A non-empty string (a regular expression, an EBNF grammar). */
+  | { kind: 'text' };
 
 /** Where a parameter's default comes from when neither the line nor a CLI flag gives it. */
 export interface ParamDefault {
@@ -28,13 +34,15 @@ export interface CliFlag {
   help: string;
   /** Repeatable, each use adds one value (`--stop A --stop B`). */
   repeatable?: boolean;
-  /** The flag sets this value (boolean switches): `--ignore-eos` → true, `--no-thinking` → false. */
-  switchValue?: boolean;
+  /** The flag takes no value and sets this one: `--ignore-eos` → true, `--no-thinking` → false, `--json` → an object. */
+  switchValue?: unknown;
   /**
    * The flag's text reads `\n`, `\t` and `\\` as a newline, a tab and one backslash (what `--stop "\n\n"` means in a
    * shell, which passes the backslashes through); any other backslash is kept as typed.
    */
   escapes?: boolean;
+  /** The flag's value names a file whose content is the parameter's value (`json`: parsed as JSON). */
+  file?: 'json' | 'text';
 }
 
 export interface ParamSpec {
@@ -206,6 +214,60 @@ export const GENERATION_PARAMS: readonly ParamSpec[] = [
     defaultText: 'false',
     openai: ['include_stop_str_in_output'],
     help: 'keep the matched stop string in the text',
+  },
+  {
+    name: 'response_format',
+    type: { kind: 'response_format' },
+    default: { value: null },
+    defaultText: 'none',
+    cli: { flags: '--json', help: 'constrain every output to a JSON object (response_format json_object)', switchValue: { type: 'json_object' } },
+    openai: ['response_format'],
+    help: 'OpenAI structured output: `{"type": "json_object"}`, `{"type": "json_schema", "json_schema": {"name", "schema", "strict"}}`, or `{"type": "text"}` (no constraint)',
+  },
+  {
+    name: 'guided_json',
+    type: { kind: 'json_schema' },
+    default: { value: null },
+    defaultText: 'none',
+    cli: { flags: '--json-schema <file>', help: 'constrain every output to JSON valid against the JSON Schema in this file', file: 'json' },
+    openai: ['guided_json'],
+    help: 'vLLM: the output is JSON valid against this schema',
+  },
+  {
+    name: 'guided_regex',
+    type: { kind: 'text' },
+    default: { value: null },
+    defaultText: 'none',
+    cli: { flags: '--regex <pattern>', help: 'constrain every output to match this regular expression' },
+    openai: ['guided_regex'],
+    help: 'vLLM: the output matches this regular expression (whole text)',
+  },
+  {
+    name: 'guided_choice',
+    type: { kind: 'choices' },
+    default: { value: null },
+    defaultText: 'none',
+    cli: { flags: '--choice <text>', help: 'constrain every output to one of these strings (repeat for each choice)', repeatable: true },
+    openai: ['guided_choice'],
+    help: 'vLLM: the output is exactly one of these strings',
+  },
+  {
+    name: 'guided_grammar',
+    type: { kind: 'text' },
+    default: { value: null },
+    defaultText: 'none',
+    cli: { flags: '--grammar <file>', help: 'constrain every output to the EBNF grammar in this file (xgrammar syntax, rule "root")', file: 'text' },
+    openai: ['guided_grammar'],
+    help: 'vLLM: the output follows this EBNF grammar (xgrammar syntax, start rule `root`)',
+  },
+  {
+    name: 'json_any_whitespace',
+    type: { kind: 'boolean' },
+    default: { value: false },
+    defaultText: 'false',
+    cli: { flags: '--json-any-whitespace', help: 'let JSON constraints allow any whitespace (default: one line, ", " and ": " separators)', switchValue: true },
+    openai: ['json_any_whitespace'],
+    help: 'JSON constraints allow any whitespace between tokens (default: one line with `, ` and `: `, as Python\'s json.dumps)',
   },
 ];
 

@@ -15,6 +15,14 @@ function typeText(spec: ParamSpec): string {
       return 'array of token ids';
     case 'boolean':
       return 'boolean';
+    case 'response_format':
+      return 'object';
+    case 'json_schema':
+      return 'JSON Schema object';
+    case 'choices':
+      return 'array of strings';
+    case 'text':
+      return 'string';
     default:
       return describeType({ ...spec.type, note: undefined }).replace(/^an? /, '');
   }

@@ -14,11 +14,12 @@ export interface SampledToken {
 
 /**
  * Masks the tokens not allowed next (a row's constraint): sets their logits to -Infinity, in place, on a working copy.
- * `active: false` skips it (and the copy it needs).
+ * `active: false` skips it (and the copy it needs). `mask` returns true when only tokens that end the output are left
+ * (the constrained text is complete): min_tokens then does not block them — it cannot lengthen an output past its grammar.
  */
 export interface LogitsMask {
   readonly active?: boolean;
-  mask(logits: Float32Array): void;
+  mask(logits: Float32Array): boolean | void;
 }
 
 export interface RequestSamplerOptions {
@@ -81,8 +82,8 @@ export class RequestSampler {
       if (tokenId < 0) throw new Error('cannot choose a token: every logit is masked or NaN');
     } else {
       const row = scratchCopy(logits);
-      constraint?.mask(row);
-      const processed = processLogits(row, this.params, this.history());
+      const onlyEnding = constraint?.mask(row) === true;
+      const processed = processLogits(row, this.params, this.history(onlyEnding));
       const index = isGreedy(this.params)
         ? argmax(processed.logits)
         : drawCategorical(processed.logits, this.generator().random());
@@ -105,12 +106,12 @@ export class RequestSampler {
       (this.generated >= this.minTokens || this.minTokensBlockedIds.length === 0);
   }
 
-  private history(): SamplingHistory {
+  private history(onlyEnding = false): SamplingHistory {
     return {
       seenTokenIds: this.seenTokenIds,
       generatedCounts: this.generatedCounts,
       generatedCount: this.generated,
-      minTokens: this.minTokens,
+      minTokens: onlyEnding ? 0 : this.minTokens,
       minTokensBlockedIds: this.minTokensBlockedIds,
     };
   }

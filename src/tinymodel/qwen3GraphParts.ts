@@ -1,4 +1,5 @@
 import { DataType, OnnxGraphBuilder } from './onnxGraphBuilder';
+import { float32Tensor } from './onnxTensors';
 import { qwen3Dims, qwen3Io } from './qwen3Io';
 import { qwen3WeightNames } from './qwen3Weights';
 import { TinyModelOptions } from './tinyModelOptions';
@@ -47,9 +48,18 @@ export function addTiedLmHead(b: OnnxGraphBuilder, o: TinyModelOptions, normedHi
     normed = b.op('Slice', [normed, start, b.int64([Number.MAX_SAFE_INTEGER]), b.int64([1])]);
   }
   const flat = b.op('Reshape', [normed, b.int64([-1, o.hiddenSize])]);
-  const flatLogits = b.op('Gemm', [flat, qwen3WeightNames.embedTokens], { transB: 1 });
+  const flatLogits = b.op('Gemm', [flat, qwen3WeightNames.embedTokens, ...logitBias(b, o, half)], { transB: 1 });
   const outputShape = b.op('Concat', [b.op('Shape', [normed], { start: 0, end: 2 }), b.int64([o.vocabSize])], { axis: 0 });
   b.op('Reshape', [flatLogits, outputShape], {}, qwen3Io.logits);
+}
+
+/** The optional `logitBias` as Gemm's C input (a [vocab] row broadcast over every position). */
+function logitBias(b: OnnxGraphBuilder, o: TinyModelOptions, half: boolean): string[] {
+  if (!o.logitBias || Object.keys(o.logitBias).length === 0) return [];
+  if (half) throw new Error('logitBias applies to float32 graphs only');
+  const bias = new Float32Array(o.vocabSize);
+  for (const [id, value] of Object.entries(o.logitBias)) bias[Number(id)] = value;
+  return [b.addInitializer(float32Tensor('lm_head.logit_bias', bias, [o.vocabSize]))];
 }
 
 export function range(b: OnnxGraphBuilder, start: string, limit: string): string {

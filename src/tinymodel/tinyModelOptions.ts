@@ -65,6 +65,11 @@ export interface TinyModelOptions {
   fileName?: string;
   /** Writes one graph per listed transformers.js dtype into the same folder, over the same weights and configs. */
   variants?: DtypeName[];
+  /**
+   * Test models: a constant added to the logits of these token ids (float32 graphs), e.g. a stand-in for a thinking model
+   * that is likely to emit `<think>` and `</think>`. Absent by default.
+   */
+  logitBias?: Record<number, number>;
 }
 
 /** Qwen3 tokenizer size (151643 byte-level BPE tokens + 26 special tokens): the smallest usable vocabulary. */

@@ -47,7 +47,11 @@ function runConsumer(file: string, source: string, consumer = path.join(work, 'c
   return spawnSync(process.execPath, [file], { cwd: consumer, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 }
 
-const REQUESTS = [{ id: 'a', prompt: 'Hello' }, { id: 'b', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }, { id: 'c', prompt: 'x', top_p: 7 }];
+const REQUESTS = [
+  { id: 'a', prompt: 'Hello' }, { id: 'b', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 }, { id: 'c', prompt: 'x', top_p: 7 },
+  // Structured outputs from the installed package: xgrammar's bundle is loaded from its own dependency.
+  { id: 'd', prompt: 'x', guided_choice: ['yes', 'no'] },
+];
 
 test('the tarball ships the built code, its type declarations, docs/, LICENSE and README; no source maps, no tests', () => {
   expect(files).toEqual(expect.arrayContaining(['dist/api/index.js', 'dist/api/index.d.ts', 'bin/qwen-gen.js', 'docs/findings.md', 'docs/report-schema.json', 'LICENSE', 'README.md']));
@@ -82,14 +86,15 @@ test("require('qwen-gen'): generate() runs end to end — records with text, equ
   // The installed copy ran, not this worktree's dist/.
   expect(out.loadedFrom).toBe(path.join(work, 'consumer', 'node_modules', 'qwen-gen', 'dist', 'api', 'index.js'));
   const byId = new Map<string, Record<string, unknown>>(out.records.map((r: { id: string }) => [r.id, r]));
-  expect([...byId.keys()].sort()).toEqual(['a', 'b', 'c']);
+  expect([...byId.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
+  expect(['yes', 'no']).toContain(byId.get('d')!.text);
   expect(byId.get('a')).toMatchObject({ usage: { completion_tokens: 3 }, text: expect.stringMatching(/\S/) });
   expect(byId.get('b')).toMatchObject({ usage: { completion_tokens: 2 }, text: expect.any(String) });
   expect(byId.get('c')).toMatchObject({ error: { code: 'invalid_field' } });
   // The same requests through this worktree's CLI give the same texts (an independent run of the same model).
   const cli = runCli(['-', '-m', modelDir, '--greedy', '--max-tokens', '3'], { input: REQUESTS.map((r) => JSON.stringify(r)).join('\n') + '\n' });
   const cliTexts = Object.fromEntries(parseJsonl(cli.stdout).filter((r) => typeof r.text === 'string').map((r) => [r.id, r.text]));
-  expect(cliTexts).toEqual({ a: byId.get('a')!.text, b: byId.get('b')!.text });
+  expect(cliTexts).toEqual({ a: byId.get('a')!.text, b: byId.get('b')!.text, d: byId.get('d')!.text });
   expect(out.findings).toContain('pad_is_eos');
   expect(out.attention).toBe('plain');
   expect(out.params).toBeGreaterThan(10);

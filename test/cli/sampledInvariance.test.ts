@@ -99,3 +99,34 @@ test('OpenAI Batch format round trip: custom_id kept, same completions as the eq
     expect(line.response.body.choices[0].message.content).toBe(native[line.custom_id].text);
   }
 });
+
+test('structured outputs, sampled: byte-identical at batch sizes 1 and 8 and in shuffled order; every ended output valid', () => {
+  const schema = { type: 'object', properties: { tag: { enum: ['a', 'b', 'c'] }, n: { type: 'integer', minimum: 0, maximum: 99 } }, required: ['tag', 'n'] };
+  const constrained = [
+    { id: 'j1', prompt: 'Once upon a time', temperature: 1.0, top_k: 50, guided_json: schema, max_tokens: 30 },
+    { id: 'j2', messages: [{ role: 'user', content: 'JSON please' }], temperature: 0.8, top_p: 0.9, seed: 4, response_format: { type: 'json_schema', json_schema: { name: 't', schema } }, max_tokens: 30 },
+    { id: 'r1', prompt: 'Date:', temperature: 1.3, min_p: 0.05, repetition_penalty: 1.2, guided_regex: '[0-9]{4}-[0-9]{2}', max_tokens: 20 },
+    { id: 'r2', prompt: 'Word', temperature: 1.0, presence_penalty: 0.5, frequency_penalty: 0.3, guided_regex: '[a-z]{2,6}', max_tokens: 20 },
+    { id: 'c1', messages: [{ role: 'user', content: 'Pick one' }], temperature: 2.0, top_k: 5, guided_choice: ['left', 'right', 'up ↑'], max_tokens: 10, logprobs: 2 },
+    { id: 'c2', prompt: 'x', temperature: 1.0, guided_choice: ['yes', 'no'], n: 3, seed: 9, max_tokens: 10 },
+    { id: 'g1', prompt: 'Tuple', temperature: 1.0, guided_grammar: 'root ::= "(" [1-9] ("," [1-9])? ")"', max_tokens: 20, min_tokens: 3 },
+    { id: 'p1', prompt: 'Plain', temperature: 1.0, max_tokens: 8 },
+  ];
+  const input = jsonl(constrained);
+  const args = ['-', '-m', modelDir, '--seed', '7', '--token-ids'];
+  const solo = runCli([...args, '--batch-size', '1'], { input });
+  expect(solo.status).toBe(0);
+  const batched = runCli([...args, '--batch-size', '8'], { input });
+  expect(batched.stdout.split('\n').sort()).toEqual(solo.stdout.split('\n').sort());
+  const shuffled = [5, 2, 7, 0, 3, 6, 1, 4].map((i) => constrained[i]);
+  expect(byId(runCli([...args, '--batch-size', '3'], { input: jsonl(shuffled) }).stdout)).toEqual(byId(solo.stdout));
+  const out = byId(solo.stdout) as Record<string, { text: string; finish_reason: string; choices?: { text: string; finish_reason: string }[] }>;
+  const ended = (id: string) => out[id].finish_reason === 'stop';
+  for (const id of ['j1', 'j2']) if (ended(id)) expect(Object.keys(JSON.parse(out[id].text)).sort()).toEqual(['n', 'tag']);
+  if (ended('r1')) expect(out.r1.text).toMatch(/^[0-9]{4}-[0-9]{2}$/);
+  if (ended('r2')) expect(out.r2.text).toMatch(/^[a-z]{2,6}$/);
+  if (ended('c1')) expect(['left', 'right', 'up ↑']).toContain(out.c1.text);
+  for (const choice of out.c2.choices!) expect(['yes', 'no']).toContain(choice.text);
+  if (ended('g1')) expect(out.g1.text).toMatch(/^\([1-9](,[1-9])?\)$/);
+  expect(['j1', 'j2', 'r1', 'r2', 'c1', 'g1'].filter(ended).length).toBeGreaterThanOrEqual(5);
+});

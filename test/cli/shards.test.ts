@@ -18,7 +18,17 @@ beforeAll(async () => {
         : { id: `r${i}`, messages: [{ role: 'user', content: `Question ${i}? ${'更多 '.repeat(i % 7)}` }], max_tokens: 4 + (i % 4), temperature: i % 2 ? 0.8 : 0 },
     ),
   );
-  fs.writeFileSync(input, lines.join('\n') + '\n');
+  // Structured outputs too: constrained rows (sampled and greedy) must not depend on their shard either.
+  const schema = { type: 'object', properties: { k: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['k'] };
+  const constrained = [
+    { guided_json: schema, temperature: 0.9 },
+    { guided_regex: '[a-z]{2,4}', temperature: 1.2 },
+    { guided_choice: ['one', 'two', 'three'], temperature: 0 },
+    { response_format: { type: 'json_schema', json_schema: { name: 'k', schema } }, temperature: 0.7 },
+    { guided_grammar: 'root ::= [0-9] [0-9]?', temperature: 1.0 },
+    { guided_choice: ['yes', 'no'], temperature: 1.0, n: 2 },
+  ].map((params, j) => JSON.stringify({ id: `r${21 + j}`, prompt: `Constrained ${j}`, max_tokens: 16, ...params }));
+  fs.writeFileSync(input, [...lines, ...constrained].join('\n') + '\n');
 });
 
 function sortedByIndex(text: string): string {
@@ -43,7 +53,7 @@ test.each([1, 2, 3, 7])('%i shards: disjoint, complete, and merged equal to the 
     }
     files.push(file);
   }
-  expect(seen.size).toBe(21);
+  expect(seen.size).toBe(27);
   const merged = path.join(work, `n${count}-merged.jsonl`);
   const merge = runCli(['merge', merged, ...files, '--input', input]);
   expect(merge.status).toBe(0);

@@ -1,6 +1,6 @@
 import { EngineStats } from '../../src/engine/engineStats';
 import { runGeneration } from '../../src/engine/generationEngine';
-import { SequenceSpec } from '../../src/engine/sequence';
+import { SequenceSpec, TokenConstraint } from '../../src/engine/sequence';
 import { LoadedModel } from '../../src/engine/loadModel';
 import { BatchRunner } from '../../src/padding/batchRunner';
 import { StepRunner } from '../../src/runtime/stepRunner';
@@ -23,6 +23,10 @@ export interface GreedyRunOptions {
   maxPaddingFraction?: number;
   /** Receives the engine's work counters. */
   onStats?: (stats: EngineStats) => void;
+  /** Per prompt: its row's constraint (structured outputs; a fresh object per run, they are stateful). */
+  constraints?: (index: number) => TokenConstraint | undefined;
+  /** The engine's hook before a step's tokens are chosen (a constraint's masks made ready). */
+  beforeSampling?: (specs: readonly SequenceSpec<unknown>[]) => void | Promise<void>;
 }
 
 /** Greedy sequences, one per prompt (`request` = its index), stopped by `stopTokenIds` or max_tokens. */
@@ -48,6 +52,7 @@ export function batchRunnerOf(model: LoadedModel, options: { runner?: StepRunner
 export async function greedyTokens(model: LoadedModel, prompts: number[][], options: GreedyRunOptions): Promise<number[][]> {
   const results: number[][] = new Array(prompts.length);
   const specs = greedySpecs(prompts, options.maxTokens, options.ignoreEos ? [] : model.tokens.eosTokenIds);
+  specs.forEach((spec, i) => (spec.constraint = options.constraints?.(i)));
   const { stats } = await runGeneration(
     batchRunnerOf(model, options),
     specs,
@@ -58,6 +63,7 @@ export async function greedyTokens(model: LoadedModel, prompts: number[][], opti
       prefixBlockSize: options.prefixBlockSize,
       maxCacheTokens: options.maxCacheTokens,
       maxPaddingFraction: options.maxPaddingFraction,
+      beforeSampling: options.beforeSampling,
     },
     (finished) => {
       results[finished.spec.request] = finished.tokenIds;

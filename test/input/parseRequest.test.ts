@@ -235,7 +235,7 @@ describe('OpenAI Batch lines', () => {
     [{ custom_id: 'x', method: 'POST', url: '/v1/chat/completions' }, 'missing_field', 'body'],
     [line([] as unknown as Record<string, unknown>), 'invalid_field', 'body'],
     [line({}), 'missing_prompt', 'body.messages'],
-    [line({ messages: user, response_format: { type: 'json_object' } }), 'unsupported_field', 'body.response_format'],
+    [line({ messages: user, tools: [] }), 'unsupported_field', 'body.tools'],
     [line({ messages: user, stream: true }), 'unsupported_field', 'body.stream'],
     [line({ messages: user, top_logprobs: 2, logprobs: false }), 'conflicting_fields', 'body.top_logprobs'],
     [line({ messages: user, top_logprobs: 21, logprobs: true }), 'invalid_field', 'body.top_logprobs'],

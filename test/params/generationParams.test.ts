@@ -29,15 +29,27 @@ test('--echo-params names every parameter of the table (plus the run seed)', () 
 });
 
 test('every parameter is accepted in a JSONL line and in an OpenAI Batch body under the fields the table names', () => {
-  const sample: Record<string, unknown> = {
+  const base: Record<string, unknown> = {
     max_tokens: 5, min_tokens: 1, temperature: 0.5, top_k: 3, top_p: 0.9, min_p: 0.1, repetition_penalty: 1.1,
     presence_penalty: 0.5, frequency_penalty: -0.5, seed: 3, stop: ['x'], stop_token_ids: [1], ignore_eos: true,
-    logprobs: 2, n: 2, enable_thinking: false, include_stop_str_in_output: true,
+    logprobs: 2, n: 2, enable_thinking: false, include_stop_str_in_output: true, json_any_whitespace: true,
   };
-  expect(Object.keys(sample).sort()).toEqual(GENERATION_PARAMS.map((s) => s.name).sort());
-  const line = parseRequestLine(JSON.stringify({ id: 1, prompt: 'p', ...sample }), 1, 0);
-  expect(line.ok && line.request.params).toEqual(sample);
-  const body: Record<string, unknown> = { messages: [{ role: 'user', content: 'x' }], ...sample, logprobs: true, top_logprobs: 2 };
-  const openai = parseRequestLine(JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body }), 1, 0);
-  expect(openai.ok && openai.request.params).toEqual(sample);
+  // A request takes one output constraint: each goes on a line of its own.
+  const constraints: Record<string, unknown>[] = [
+    { response_format: { type: 'json_schema', json_schema: { name: 'p', schema: { type: 'object' }, strict: true } } },
+    { guided_json: { type: 'array' } },
+    { guided_regex: '[a-z]+' },
+    { guided_choice: ['a', 'b'] },
+    { guided_grammar: 'root ::= "a"' },
+  ];
+  const covered = [...Object.keys(base), ...constraints.flatMap((c) => Object.keys(c))];
+  expect(covered.sort()).toEqual(GENERATION_PARAMS.map((s) => s.name).sort());
+  for (const constraint of constraints) {
+    const sample = { ...base, ...constraint };
+    const line = parseRequestLine(JSON.stringify({ id: 1, prompt: 'p', ...sample }), 1, 0);
+    expect(line.ok && line.request.params).toEqual(sample);
+    const body: Record<string, unknown> = { messages: [{ role: 'user', content: 'x' }], ...sample, logprobs: true, top_logprobs: 2 };
+    const openai = parseRequestLine(JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body }), 1, 0);
+    expect(openai.ok && openai.request.params).toEqual(sample);
+  }
 });

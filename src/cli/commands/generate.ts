@@ -17,7 +17,8 @@ import { parseByteSize } from '../../schedule/memoryBudget';
 import { parseShardSpec } from '../../shard/shardSpec';
 import { ExitCode, UserError } from '../../errors';
 import { addModelSourceOptions, ModelSourceCliOptions } from '../modelSourceOptions';
-import { addGenerationParamOptions, generationFlagsOf } from '../paramOptions';
+import { addGenerationParamOptions, constraintFlag, generationFlagsOf } from '../paramOptions';
+import { defaultConstraintProblem } from '../../job/structuredOutputs';
 import { FINDING_CODES } from '../../diagnostics/findingCatalog';
 import { createProgress } from '../progress';
 import { describeDuration, durationOption } from '../duration';
@@ -190,6 +191,9 @@ export function registerGenerate(program: Command): void {
           beforeStdoutWrite: process.stdout.isTTY ? () => progress.clear() : undefined,
           log,
         };
+        // A run-wide constraint xgrammar cannot compile is a usage error naming its flag, before the model loads.
+        const constraintProblem = await defaultConstraintProblem(jobOptions.flags);
+        if (constraintProblem) throw new UserError(`${constraintFlag(constraintProblem.param)} ${constraintProblem.message}`);
         if (opts.dryRun) {
           const dry = await runDryRun(jobOptions, (record) => process.stdout.write(`${JSON.stringify(record)}\n`));
           if (!opts.quiet) process.stderr.write(renderDryRun(dry));
