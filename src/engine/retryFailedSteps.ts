@@ -9,6 +9,12 @@ export interface RetryHandlers<R> {
   onFailed: (spec: SequenceSpec<R>, failure: unknown) => void | Promise<void>;
   /** A batched step failed and its `rows` sequences are about to be retried one at a time. */
   onRetry?: (rows: number, failure: unknown) => void;
+  /**
+   * The same sequence as new, for a retry from its prompt: a fresh sampler (seeded random state, penalty history), stop
+   * state and constraint. The failed attempt's have already seen its tokens; reused, a retried sampled row would draw
+   * other numbers than an uninterrupted run, and its output would depend on a failure elsewhere in its batch.
+   */
+  restart: (spec: SequenceSpec<R>) => SequenceSpec<R>;
 }
 
 /**
@@ -36,7 +42,8 @@ export async function runGenerationRetryingFailedSteps<R>(
       const failed = error as EngineStepError<R>;
       addStats(stats, failed.stats);
       handlers.onRetry?.(failed.inFlight.length, failed.failure);
-      for (const spec of failed.inFlight) {
+      for (const lost of failed.inFlight) {
+        const spec = handlers.restart(lost);
         try {
           const solo = await runGeneration(batch, [spec], { ...options, batchSize: 1 }, handlers.onFinished);
           addStats(stats, solo.stats);

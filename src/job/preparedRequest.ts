@@ -108,6 +108,19 @@ export function sequenceSpecs(
   });
 }
 
+/**
+ * A sequence made new for a retry after a failed model step: the same request and sample, with a fresh sampler, output
+ * processor and grammar state (the failed attempt's grammar state is let go).
+ */
+export function restartedSpec(
+  spec: SequenceSpec<SampleSlot>,
+  model: Pick<ModelFiles, 'tokenizer' | 'tokens'>,
+  constraints: RunConstraints | null,
+): SequenceSpec<SampleSlot> {
+  spec.request.constraint?.dispose();
+  return sequenceSpecs(spec.request.prepared, model, constraints)[spec.sampleIndex];
+}
+
 /** The parameters that shaped a request's output, for --echo-params: every row of the parameter table, plus the run seed. */
 export function echoedParams(settings: RequestSettings): Record<string, unknown> {
   const values = settings as unknown as Record<string, unknown>;

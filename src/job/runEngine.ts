@@ -7,7 +7,7 @@ import { effectiveBatchSize } from '../schedule/batchingSupport';
 import { GenerateJobOptions } from './jobOptions';
 import { memoryPlan, runnerMemory } from './memoryPlan';
 import { checkMemoryFloor } from './memoryFloor';
-import { PreparedRequest, sequenceSpecs } from './preparedRequest';
+import { PreparedRequest, restartedSpec, sequenceSpecs } from './preparedRequest';
 import { RecordWriter } from './recordWriter';
 import { RunDiagnostics } from './runDiagnostics';
 import { SampleGatherer } from './sampleGatherer';
@@ -75,7 +75,10 @@ export async function runEngine(prepared: readonly PreparedRequest[], context: E
   options.onStart?.(prepared.length);
   // Steps counted while in flight (a second Ctrl-C waits for the one running).
   const batch = options.steps ? model.batchRunner.withRunner(options.steps.track(model.runner)) : model.batchRunner;
-  const result = await runGenerationRetryingFailedSteps(batch, specs, limits, handlers.engineHandlers);
+  const result = await runGenerationRetryingFailedSteps(batch, specs, limits, {
+    ...handlers.engineHandlers,
+    restart: (spec) => restartedSpec(spec, model, context.constraints ?? null),
+  });
   timer.add('prefill', result.stats.prefillMs);
   timer.add('decode', result.stats.decodeMs);
   return { stats: result.stats, unfinished: new Set(result.unfinished.map((spec) => spec.request.prepared)).size };

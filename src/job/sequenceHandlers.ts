@@ -26,7 +26,7 @@ export class SequenceHandlers {
   constructor(private readonly options: SequenceHandlerOptions) {}
 
   /** The callbacks in the engine's shape. */
-  get engineHandlers(): RetryHandlers<SampleSlot> {
+  get engineHandlers(): Omit<RetryHandlers<SampleSlot>, 'restart'> {
     return {
       onFinished: (sequence) => this.finished(sequence),
       onFailed: (spec, failure) => this.failed(spec, failure),

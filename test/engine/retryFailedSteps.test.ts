@@ -5,7 +5,9 @@ import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { StepFeeds } from '../../src/runtime/stepFeeds';
 import { BatchRunner } from '../../src/padding/batchRunner';
-import { greedySpecs } from '../helpers/greedyRun';
+import { greedySpecs, restartGreedy } from '../helpers/greedyRun';
+import { RequestSampler } from '../../src/sample/sampler';
+import { GREEDY_PARAMS } from '../../src/sample/samplingParams';
 import { buildTestModel } from '../helpers/testModels';
 
 // A model step that fails costs only the rows in flight, and only those that fail again when run alone.
@@ -36,6 +38,12 @@ function faulty(fault: (feeds: StepFeeds, step: number) => boolean): StepRunner 
   return runner;
 }
 
+/** Seeded sampling with a repetition penalty: each token depends on the sampler's random state and history. */
+function sampledSpec(promptIds: number[], request: number): SequenceSpec<number> {
+  const params = { ...GREEDY_PARAMS, temperature: 1.5, repetitionPenalty: 1.3, seed: 100 + request };
+  return { request, sampleIndex: 0, promptIds, maxTokens: MAX_TOKENS, stopTokenIds: new Set(), minTokens: 0, sampler: new RequestSampler(params, promptIds) };
+}
+
 async function run(runner: StepRunner, signal?: AbortSignal) {
   const tokens: number[][] = [];
   const failed: number[] = [];
@@ -50,6 +58,7 @@ async function run(runner: StepRunner, signal?: AbortSignal) {
     onRetry: (rows) => {
       retries.push(rows);
     },
+    restart: restartGreedy,
   });
   return { tokens, failed, retries, result };
 }
@@ -98,6 +107,7 @@ test('an error outside a model step (e.g. a failed output write) is not retried'
         if (++finished === 2) throw writeError;
       },
       onFailed: () => undefined,
+      restart: restartGreedy,
     }),
   ).rejects.toBe(writeError);
   expect(finished).toBe(2);
@@ -112,9 +122,38 @@ test('an abort stops admitting work: finished and unfinished sequences add up to
         if (++finished === 3) controller.abort();
       },
       onFailed: () => undefined,
+      restart: restartGreedy,
     },
   );
   expect(finished).toBeGreaterThanOrEqual(3);
   expect(finished).toBeLessThan(prompts.length);
   expect(finished + result.unfinished.length).toBe(prompts.length);
+});
+
+test('a retried sampled row starts again from its prompt: the same tokens as the fault-free run (a reused sampler draws others)', async () => {
+  const clean = prompts.filter((_, i) => i !== 6);
+  const sampled = () => clean.map((promptIds, i) => sampledSpec(promptIds, i));
+  const collect = async (runner: StepRunner, restart: (spec: SequenceSpec<number>) => SequenceSpec<number>) => {
+    const tokens: number[][] = [];
+    const retries: number[] = [];
+    await runGenerationRetryingFailedSteps(new BatchRunner(runner, model.protocol), sampled(), { batchSize: 4, maxBatchTokens: 4096 }, {
+      onFinished: (sequence) => {
+        tokens[sequence.spec.request] = sequence.tokenIds;
+      },
+      onFailed: () => undefined,
+      onRetry: (rows) => retries.push(rows),
+      restart,
+    });
+    return { tokens, retries };
+  };
+  const fresh = (spec: SequenceSpec<number>) => sampledSpec(spec.promptIds, spec.request);
+  const baselineSampled = (await collect(faulty(() => false), fresh)).tokens;
+  // The failure comes after a few decode steps, so the rows in flight have drawn random numbers already.
+  const retried = await collect(faulty((_, step) => step === 5), fresh);
+  expect(retried.retries).toEqual([4]);
+  expect(retried.tokens).toEqual(baselineSampled);
+  // Negative control: retrying the same spec objects (their samplers already advanced) gives other tokens.
+  const reused = await collect(faulty((_, step) => step === 5), (spec) => spec);
+  expect(reused.retries).toEqual([4]);
+  expect(reused.tokens).not.toEqual(baselineSampled);
 });

@@ -42,6 +42,11 @@ export function greedySpecs(prompts: number[][], maxTokens: number | number[], s
   }));
 }
 
+/** A greedy spec made new for a retry (RetryHandlers.restart): the same request, a fresh sampler. */
+export function restartGreedy<R>(spec: SequenceSpec<R>): SequenceSpec<R> {
+  return { ...spec, sampler: new RequestSampler(GREEDY_PARAMS, spec.promptIds) };
+}
+
 /** The model's batch runner, or one over another runner or protocol (a wrapped runner, a forced padding side). */
 export function batchRunnerOf(model: LoadedModel, options: { runner?: StepRunner; protocol?: PaddingProtocol } = {}): BatchRunner {
   if (!options.runner && !options.protocol) return model.batchRunner;

@@ -72,3 +72,46 @@ test('open → load → prepare → run: refusals and completions are written, s
     await model.runner.release();
   }
 });
+
+test('a failed model step: the rows in flight are retried from their prompts, and sampled outputs equal the fault-free run', async () => {
+  const requests = Array.from({ length: 6 }, (_, i) => ({
+    id: `s${i}`, prompt: `Sample number ${i} of a retried batch`, max_tokens: 10, temperature: 1.2, repetition_penalty: 1.3, seed: i, ignore_eos: true,
+  }));
+  const input = inputFile('retry.jsonl', requests);
+  const runOnce = async (name: string, failAtStep: number | null) => {
+    const out = path.join(work, `${name}.jsonl`);
+    const timer = new StageTimer();
+    const opened = await openJob({ ...baseOptions, input, output: out }, timer);
+    const { model, diagnostics } = await loadCheckedModel(
+      { model: modelDir, load: {}, failOn: 'never', reportFormat: 'json', flags: {}, batchSize: 4, log: () => {} },
+      timer,
+    );
+    try {
+      let steps = 0;
+      const runner = model.runner;
+      const faulty = {
+        kvShape: runner.kvShape,
+        inputs: runner.inputs,
+        gather: runner.gather.bind(runner),
+        step: (feeds: Parameters<typeof runner.step>[0]) => (++steps === failAtStep ? Promise.reject(new Error('injected')) : runner.step(feeds)),
+      };
+      const defaults = resolveDefaults(model.folder.generationConfig, {});
+      const records = new RecordWriter(await opened.target.open('fp'), { settings: 'fp', format: opened.input.format, model: model.spec, includeTokenIds: true, timer });
+      const prepared = prepareRequests(opened.todo, defaults, model, diagnostics, records);
+      await runEngine(prepared, { model: { ...model, batchRunner: model.batchRunner.withRunner(faulty) }, settings: 'fp', records, diagnostics, timer }, {
+        batchSize: 4, echoParams: false, log: () => {},
+      });
+      records.close();
+      return fs.readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+        .map((line) => [line.id, line.completion_token_ids ?? line.error]).sort();
+    } finally {
+      await model.runner.release();
+    }
+  };
+  const clean = await runOnce('retry-clean', null);
+  expect(clean).toHaveLength(6);
+  expect(clean.every(([, ids]) => Array.isArray(ids) && ids.length === 10)).toBe(true);
+  // Step 4 is a decode step of the first batch: its rows have drawn random numbers before the failure. (The engine-level
+  // test in test/engine/retryFailedSteps.test.ts shows that retrying the same samplers gives other tokens.)
+  expect(await runOnce('retry-failed', 4)).toEqual(clean);
+});

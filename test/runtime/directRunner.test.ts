@@ -3,7 +3,7 @@ import { loadModel, LoadedModel } from '../../src/engine/loadModel';
 import { DirectRunner } from '../../src/runtime/direct/directRunner';
 import { StepRunner } from '../../src/runtime/stepRunner';
 import { encodePrompt } from '../../src/tokenize/promptEncoder';
-import { greedySpecs, greedyTokens } from '../helpers/greedyRun';
+import { greedySpecs, restartGreedy, greedyTokens } from '../helpers/greedyRun';
 import { RAW_PROMPTS, VARIED_MESSAGES } from '../helpers/prompts';
 import { buildTestModel } from '../helpers/testModels';
 
@@ -81,6 +81,7 @@ test('an onnxruntime error in a step (an out-of-vocabulary id fails the Gather k
       onFailed: (spec, failure) => {
         failures.push({ request: spec.request, message: failure instanceof Error ? failure.message : String(failure) });
       },
+      restart: restartGreedy,
     },
   );
   expect(failures.map((f) => f.request)).toEqual([2]);
