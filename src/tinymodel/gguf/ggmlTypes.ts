@@ -1,3 +1,5 @@
+import { float32ToFloat16 } from '../../runtime/float16';
+
 /**
  * The ggml tensor types the GGUF writer produces, with llama.cpp's reference block formats (ggml-common.h,
  * ggml-quants.c `quantize_row_q8_0_ref` / `quantize_row_q4_0_ref`):
@@ -38,48 +40,6 @@ export function tensorBytes(type: GgufTensorType, rowLength: number, elements: n
   return (elements / block.elements) * block.bytes;
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE binary16 bits of a float32 value, rounded to nearest even (what F16C's `_cvtss_sh(x, 0)` and ggml do). */
-export function float32ToFloat16Bits(value: number): number {
-  f32[0] = value;
-  const bits = u32[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = (bits >>> 23) & 0xff;
-  const mantissa = bits & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  const halfExponent = exponent - 127 + 15;
-  if (halfExponent >= 0x1f) return sign | 0x7c00;
-  if (halfExponent <= 0) {
-    // A half subnormal: the 24-bit significand in units of 2^-24.
-    if (halfExponent < -10) return sign;
-    const significand = mantissa | 0x800000;
-    const shift = 14 - halfExponent;
-    return sign | roundShift(significand, shift);
-  }
-  // Rounding may carry into the exponent; that is the correct result (up to infinity).
-  return sign | ((halfExponent << 10) + roundShift(mantissa, 13));
-}
-
-/** value >> shift, rounded to nearest, ties to even. */
-function roundShift(value: number, shift: number): number {
-  const kept = value >>> shift;
-  const rest = value - kept * 2 ** shift;
-  const half = 2 ** (shift - 1);
-  return rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept;
-}
-
-/** float32 value of IEEE binary16 bits. */
-export function float16BitsToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >>> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 // Module-level aliases: under jest (a vm context) every `Math.x` lookup in a hot loop costs ~100x.
 const { fround, abs, max, min, trunc, floor, sign } = Math;
 
@@ -90,7 +50,7 @@ export function encodeTensor(type: GgufTensorType, values: Float32Array): Uint8A
       return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     case 'F16': {
       const out = new Uint16Array(values.length);
-      for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]);
+      for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16(values[i]);
       return new Uint8Array(out.buffer);
     }
     case 'Q8_0':
@@ -113,7 +73,7 @@ export function quantizeQ8_0(values: Float32Array): Uint8Array {
     const d = fround(amax / 127);
     const id = d !== 0 ? fround(1 / d) : 0;
     const at = b * (2 + QK);
-    view.setUint16(at, float32ToFloat16Bits(d), true);
+    view.setUint16(at, float32ToFloat16(d), true);
     for (let j = 0; j < QK; j++) {
       const x = fround(values[base + j] * id);
       view.setInt8(at + 2 + j, sign(x) * floor(abs(x) + 0.5));
@@ -143,7 +103,7 @@ export function quantizeQ4_0(values: Float32Array): Uint8Array {
     const d = fround(max / -8);
     const id = d !== 0 ? fround(1 / d) : 0;
     const at = b * (2 + half);
-    view.setUint16(at, float32ToFloat16Bits(d), true);
+    view.setUint16(at, float32ToFloat16(d), true);
     for (let j = 0; j < half; j++) {
       const q0 = min(15, trunc(fround(fround(values[base + j] * id) + 8.5)));
       const q1 = min(15, trunc(fround(fround(values[base + half + j] * id) + 8.5)));
