@@ -157,9 +157,9 @@ function versus(a, b, format) {
  * The session-option decisions (part `options`): one row per option and dtype, the shipped configuration against the
  * alternative from the same results file. `entries` are { result, file } of options results, newest first; `wanted`
  * the dtypes (table order). Each (dtype, option) row comes from the newest file that measured it, so the part can be run
- * in pieces (`--options`); a row no file has says how to measure it.
+ * in pieces (`--options`); a row no file has says how to measure it (or is left out with `measuredOnly`: one file).
  */
-function renderOptionsTable(entries, wanted) {
+function renderOptionsTable(entries, wanted, { measuredOnly = false } = {}) {
   const used = [];
   const notes = [];
   const rows = [];
@@ -168,6 +168,7 @@ function renderOptionsTable(entries, wanted) {
       const o = OPTIONS[name];
       const optionCell = `${o.label}: **${o.shipped}** vs ${o.alternative} (\`${Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ')}\`)`;
       const entry = entries.find((e) => e.result.dtype === dtype && e.result.comparisons?.[name]);
+      if (!entry && measuredOnly) continue;
       if (!entry) {
         rows.push([optionCell, dtype, `_not measured yet: \`node bench/run.js options --dtype ${dtype} --options ${name}\`_`, '', '', '', '', '', '', '']);
         continue;
@@ -218,7 +219,7 @@ const QUICK_NOTE = '**Quick run (small model): plumbing only, not a measurement 
 /** The markdown of one results file: its table(s), then where it came from. */
 function renderResult(result, { file }) {
   const quick = result.quick ? QUICK_NOTE : '';
-  if (result.part === 'options') return `${quick}${renderOptionsTable([{ result, file }], [result.dtype])}`;
+  if (result.part === 'options') return `${quick}${renderOptionsTable([{ result, file }], [result.dtype], { measuredOnly: true })}`;
   const render = RENDERERS[result.part];
   if (!render) throw new Error(`no renderer for part ${result.part}`);
   return `${quick}${render(result)}\n\n${provenance(result, file)}`;
