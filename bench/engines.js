@@ -46,6 +46,7 @@ function record(engine, child, { requests, outputs, figures = {} }) {
     signal: child.signal,
     wall_s: round(child.wallSeconds),
     peak_rss_bytes: child.peakRssBytes,
+    cpu_s: round(child.cpuSeconds),
     ...figures,
     prompt_tokens: outputs ? outputs.reduce((s, o) => s + o.promptTokens, 0) : null,
     generated_tokens: outputs ? outputs.reduce((s, o) => s + o.tokens.length, 0) : null,
@@ -74,7 +75,8 @@ async function runQwenGen({ engine = 'qwen-gen', modelDir, dtype, inputFile, req
   const stage = rep?.figures?.stage_ms ?? {};
   const figures = {
     load_s: round(stage.load / 1000), prefill_s: round(stage.prefill / 1000), decode_s: round(stage.decode / 1000),
-    decode_steps: rep?.figures?.decode_steps ?? null, prefix_cache: rep?.figures?.prefix_cache ?? null,
+    decode_steps: rep?.figures?.decode_steps ?? null,
+    decode_ms_per_step: stage.decode != null && rep?.figures?.decode_steps ? round(stage.decode / rep.figures.decode_steps) : null, prefix_cache: rep?.figures?.prefix_cache ?? null,
     runtime: rep?.model?.runtime?.name ?? null,
     // The most rows one decode step ran (a graph qwen-gen cannot batch exactly runs at 1), and the report's warning/error finding codes.
     max_decode_batch: maxKey(rep?.figures?.batch_size_histogram?.decode),
@@ -83,6 +85,27 @@ async function runQwenGen({ engine = 'qwen-gen', modelDir, dtype, inputFile, req
   fs.rmSync(output, { force: true });
   return { record: record(engine, child, { requests, outputs, figures }), outputs, report: rep,
     command: commandLine(env, args) };
+}
+
+/**
+ * One unmeasured qwen-gen run before a part's repetitions (an 8-token prompt, one new token, the same model, dtype and
+ * environment): it writes the derived graph that configuration runs (src/model/derivedGraph.ts, beside the model file)
+ * when it is missing or was written for other rewrites, so that no measured repetition pays for writing it (seconds,
+ * and memory, on the 0.6B shape). Returns { status, wall_s, derived_graph (the report's), error, command }; a failure is
+ * returned, not thrown (the measured runs then say what went wrong).
+ */
+async function prepareQwenGen({ modelDir, dtype, tokenizer, seed = 1, workDir, threads, env = {}, timeLimitSeconds, log = () => {}, name = 'prepare' }) {
+  const { probePrompt } = require('./workload');
+  const prompt = probePrompt(tokenizer, 8, seed);
+  const inputFile = path.join(workDir, `prepare-${Date.now()}.jsonl`);
+  const request = { id: 'prepare', prompt, promptTokens: 8, maxTokens: 1 };
+  fs.writeFileSync(inputFile, `${JSON.stringify({ id: request.id, prompt, max_tokens: 1, ignore_eos: true })}\n`);
+  log(`${name}: one unmeasured run on ${path.basename(modelDir)} (${dtype}; writes its derived graph if missing)`);
+  const result = await runQwenGen({ engine: 'prepare', modelDir, dtype, inputFile, requests: [request], workDir, batchSize: 1, threads, env, timeLimitSeconds });
+  fs.rmSync(inputFile, { force: true });
+  if (!result.record.finished) log(`${name}: ${result.record.status}${result.record.error ? `: ${result.record.error.split('\n').pop()}` : ''}`);
+  return { status: result.record.status, wall_s: result.record.wall_s, derived_graph: result.report?.model?.derived_graph ?? null,
+    error: result.record.error, command: result.command };
 }
 
 /** transformers.js `generate`, batched in input order (chunks of the batch size, left padding) or one prompt at a time. */
@@ -120,7 +143,8 @@ function maxKey(histogram) {
 function commandLine(env, args) {
   const rel = args.map((a) => (path.isAbsolute(a) && a.startsWith(REPO) ? path.relative(REPO, a) : a));
   const quoted = rel.map((a) => (/^[\w./:=,@+-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
-  return `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}node ${quoted.join(' ')}`;
+  // An undefined value removes the variable from the child's environment (child_process skips it): not part of the command.
+  return `${Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v} `).join('')}node ${quoted.join(' ')}`;
 }
 
-module.exports = { runQwenGen, runTransformersJs, runLlamaCpp, outputsDigest, readJson, round, REPO, CLI };
+module.exports = { runQwenGen, prepareQwenGen, runTransformersJs, runLlamaCpp, outputsDigest, readJson, round, REPO, CLI };

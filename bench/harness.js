@@ -21,10 +21,13 @@ function git(args, trim = true) {
   }
 }
 
-/** The commit measured; `dirty` lists changed tracked files outside bench/results (a measurement of uncommitted code). */
+/**
+ * The commit measured; `dirty` lists changed tracked files outside bench/results and the markdown documents (a
+ * measurement of uncommitted code; README tables regenerated between two parts of a plan change no measurement).
+ */
 function gitInfo() {
   const status = git(['status', '--porcelain', '--untracked-files=no'], false) ?? '';
-  const changed = status.split('\n').filter(Boolean).map((l) => l.slice(3)).filter((f) => !f.startsWith('bench/results/'));
+  const changed = status.split('\n').filter(Boolean).map((l) => l.slice(3)).filter((f) => !f.startsWith('bench/results/') && !f.endsWith('.md'));
   return { commit: git(['rev-parse', 'HEAD']), branch: git(['rev-parse', '--abbrev-ref', 'HEAD']), dirty: changed };
 }
 
@@ -95,6 +98,14 @@ function modelFiles(dir, filter = () => true) {
   return out;
 }
 
+/** The file names of a dtype's graph in onnx/: the graph, its external data and qwen-gen's derived graph with its data. */
+function graphFileNames(onnxDtype) {
+  const { onnxFileForDtype } = require('../dist/dtypeFiles');
+  const graph = path.basename(onnxFileForDtype(onnxDtype));
+  const derived = graph.replace(/\.onnx$/, '.qwen-gen.onnx');
+  return [graph, `${graph}_data`, derived, `${derived}_data`];
+}
+
 /**
  * Runs `engines` `reps` times, interleaved (A B C, A B C, …) so machine noise falls on every side alike. `run(engine,
  * rep)` returns { record, ... }; records gain `rep` and `order`. `before(rep)` runs before each repetition.
@@ -133,5 +144,5 @@ function writeResults(result, { out, quick }) {
 }
 
 module.exports = {
-  REPO, RESULTS_DIR, RESULTS_SCHEMA, gitInfo, engineVersions, startLoadSampler, machineInfo, warmPageCache, modelFiles, interleaved, writeResults,
+  REPO, RESULTS_DIR, RESULTS_SCHEMA, gitInfo, engineVersions, startLoadSampler, machineInfo, warmPageCache, modelFiles, graphFileNames, interleaved, writeResults,
 };

@@ -20,8 +20,9 @@ function peakRssNow(pid) {
  * Runs `node <args>` in a child process with the RSS probe preloaded, and never throws for the child's own failure: the
  * result says whether it finished. Returns { finished, status ('ok' | 'time limit' | 'exit N' | 'signal S'), exitCode,
  * signal, wallSeconds (spawn to exit: Node start, model load and all work included), peakRssBytes (the child's own
- * maxRSS at exit; for a child that was killed, the last /proc VmHWM sample), stderrTail, lines (every stdout line with
- * its arrival time in seconds since spawn) }. A child still running after `timeLimitSeconds` is killed (SIGKILL).
+ * maxRSS at exit; for a child that was killed, the last /proc VmHWM sample), cpuSeconds (the child's user + system CPU
+ * time, every thread; null for a killed child), stderrTail, lines (every stdout line with its arrival time in seconds
+ * since spawn) }. A child still running after `timeLimitSeconds` is killed (SIGKILL).
  */
 function runMeasuredNode(args, { cwd, env = {}, timeLimitSeconds = Infinity, echoStderr = false } = {}) {
   const usageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-bench-usage-'));
@@ -80,6 +81,7 @@ function runMeasuredNode(args, { cwd, env = {}, timeLimitSeconds = Infinity, ech
       resolve({
         finished: status === 'ok', status, exitCode: code, signal, wallSeconds,
         peakRssBytes: usage ? usage.maxRSS * 1024 : sampledPeak,
+        cpuSeconds: usage ? (usage.userCPUTime + usage.systemCPUTime) / 1e6 : null,
         stderrTail: stderr.trim().split('\n').slice(-12).join('\n'), lines,
       });
     });

@@ -12,9 +12,14 @@ const { DTYPES } = require('./benchModel');
 const { RESULTS_SCHEMA, gitInfo, engineVersions, startLoadSampler, machineInfo, writeResults } = require('./harness');
 const { compare, DEFAULT_ENGINES } = require('./parts/compare');
 const { decodeStep, denormals, batchSweep, shared, prefillRss, decodeBatchOne } = require('./parts/probes');
+const { options } = require('./parts/options');
+const { OPTION_NAMES, optionsFor } = require('./optionChoices');
 const { renderResult } = require('./tables');
 
-const PARTS = ['compare', 'shared', 'decode-step', 'batch-sweep', 'denormals', 'prefill-rss', 'decode-b1'];
+const PARTS = ['compare', 'options', 'shared', 'decode-step', 'batch-sweep', 'denormals', 'prefill-rss', 'decode-b1'];
+/** Per-run time limit when --time-limit is not given: `options` runs each configuration on the long workload only. */
+const DEFAULT_TIME_LIMIT = 3600;
+const OPTIONS_TIME_LIMIT = 900;
 
 function positiveInt(name) {
   return (value) => {
@@ -39,11 +44,12 @@ function parseArgs(argv) {
     .argument('[part]', `one of ${PARTS.join(', ')}; none with --quick: every part, small`)
     .option('--quick', 'small model (hidden 256, 4 layers, real vocabulary) and short workloads: minutes, plumbing only', false)
     .option('--reps <n>', 'repetitions of every engine, interleaved (the median is reported)', positiveInt('--reps'))
-    .option('--time-limit <seconds>', 'a run still going after this is killed and recorded as unfinished', positiveInt('--time-limit'), 3600)
+    .option('--time-limit <seconds>', `a run still going after this is killed and recorded as unfinished (default ${DEFAULT_TIME_LIMIT}; options: ${OPTIONS_TIME_LIMIT})`, positiveInt('--time-limit'))
     .option('--threads <n>', 'threads for every engine (onnxruntime intra-op, llama.cpp)', positiveInt('--threads'), os.availableParallelism())
     .option('--batch-size <n>', 'batch cap of qwen-gen, transformers.js chunks and llama.cpp sequences', positiveInt('--batch-size'), 8)
     .option('--seed <n>', 'workload seed', positiveInt('--seed'), 1)
-    .option('--dtype <list>', `weight dtypes, one results file each (compare, shared, batch-sweep, denormals, prefill-rss, decode-b1; decode-step takes them all in one): ${Object.keys(DTYPES).join(', ')}`, list('--dtype', Object.keys(DTYPES)))
+    .option('--dtype <list>', `weight dtypes, one results file each (compare, options, shared, batch-sweep, denormals, prefill-rss, decode-b1; decode-step takes them all in one): ${Object.keys(DTYPES).join(', ')}`, list('--dtype', Object.keys(DTYPES)))
+    .option('--options <list>', `options: the shipped settings to measure against their alternative (default: every one that applies to the dtype): ${OPTION_NAMES.join(', ')}`, list('--options', OPTION_NAMES))
     .option('--workload <name>', 'compare (default long), batch-sweep (default W64): long (issue 19: 8 prompts of 300–450 tokens, 112–128 new) or W64')
     .option('--engines <list>', `compare: ${DEFAULT_ENGINES.join(',')} (also tjs-plain-sequential); shared: qwen-gen,qwen-gen-no-cache (also tjs-gqa, tjs-plain)`, list('--engines'))
     .option('--runtimes <list>', 'decode-step: direct and/or onnxruntime-node', list('--runtimes', ['direct', 'onnxruntime-node']), ['direct'])
@@ -69,6 +75,7 @@ async function main() {
     process.exit(2);
   }
   opts.reps ??= part === 'denormals' ? 5 : opts.quick ? 1 : 3;
+  opts.timeLimitGiven = opts.timeLimit;
   const jobs = part ? jobsOf(part, opts) : quickJobs(opts);
   if (opts.out && jobs.length > 1) throw new Error('--out names one results file: give one part and one --dtype');
 
@@ -111,9 +118,11 @@ async function main() {
 
 /** One job per results file, each with the command that reproduces exactly that file. */
 function jobsOf(part, opts) {
-  const dtypes = opts.dtype ?? (part === 'compare' || part === 'batch-sweep' || part === 'decode-step' ? ['fp32', 'q8', 'q4'] : ['fp32']);
+  const defaultTimeLimit = part === 'options' ? OPTIONS_TIME_LIMIT : DEFAULT_TIME_LIMIT;
+  opts = { ...opts, timeLimit: opts.timeLimitGiven ?? defaultTimeLimit };
+  const dtypes = opts.dtype ?? (['compare', 'options', 'batch-sweep', 'decode-step'].includes(part) ? ['fp32', 'q8', 'q4'] : ['fp32']);
   const base = [`--reps ${opts.reps}`, `--threads ${opts.threads}`, ...(opts.quick ? ['--quick'] : []),
-    ...(opts.batchSize !== 8 ? [`--batch-size ${opts.batchSize}`] : []), ...(opts.timeLimit !== 3600 ? [`--time-limit ${opts.timeLimit}`] : []),
+    ...(opts.batchSize !== 8 ? [`--batch-size ${opts.batchSize}`] : []), ...(opts.timeLimit !== defaultTimeLimit ? [`--time-limit ${opts.timeLimit}`] : []),
     ...(opts.seed !== 1 ? [`--seed ${opts.seed}`] : [])];
   const cmd = (...args) => ['node bench/run.js', part, ...args, ...base].join(' ');
   switch (part) {
@@ -123,6 +132,13 @@ function jobsOf(part, opts) {
       const enginesArg = opts.engines ? [`--engines ${engines.join(',')}`] : [];
       return dtypes.map((dtype) => ({ part, command: cmd(`--workload ${opts.workload}`, `--dtype ${dtype}`, ...enginesArg),
         opts, run: (ctx) => compare({ ...ctx, opts, dtype, workloadName: opts.workload, engines }) }));
+    }
+    case 'options': {
+      const wanted = opts.options ?? OPTION_NAMES;
+      const measured = dtypes.filter((dtype) => optionsFor(dtype, wanted).length > 0);
+      if (measured.length === 0) throw new Error(`--options: none of ${wanted.join(', ')} applies to ${dtypes.join(', ')}`);
+      return measured.map((dtype) => ({ part, command: cmd(`--dtype ${dtype}`, ...(opts.options ? [`--options ${optionsFor(dtype, wanted).join(',')}`] : [])),
+        opts, run: (ctx) => options({ ...ctx, opts, dtype, options: wanted }) }));
     }
     case 'shared': {
       const engines = opts.engines ?? ['qwen-gen', 'qwen-gen-no-cache'];
@@ -152,7 +168,8 @@ function quickJobs(opts) {
   const saved = { dtype: opts.dtype, workload: opts.workload };
   const jobs = [];
   for (const workload of ['long', 'W64']) jobs.push(...jobsOf('compare', { ...opts, workload, dtype: saved.dtype ?? ['fp32'] }));
-  jobs.push(...jobsOf('shared', opts), ...jobsOf('decode-step', opts), ...jobsOf('batch-sweep', { ...opts, workload: 'W64', dtype: saved.dtype ?? ['fp32'] }),
+  jobs.push(...jobsOf('options', { ...opts, dtype: saved.dtype ?? ['fp32', 'q8', 'q4'] }),
+    ...jobsOf('shared', opts), ...jobsOf('decode-step', opts), ...jobsOf('batch-sweep', { ...opts, workload: 'W64', dtype: saved.dtype ?? ['fp32'] }),
     ...jobsOf('denormals', { ...opts, reps: Math.max(opts.reps, 2) }), ...jobsOf('prefill-rss', opts), ...jobsOf('decode-b1', opts));
   return jobs;
 }

@@ -1,4 +1,5 @@
 'use strict';
+const { OPTIONS, OPTION_NAMES } = require('./optionChoices');
 // Markdown tables of a results file, one renderer per part: what bench/run.js prints and what scripts/bench-tables.js
 // writes into README.md. Every figure comes from the file; a summary is shown only for an engine whose every repetition
 // finished (bench/summary.js), and a ratio only when both sides did.
@@ -147,15 +148,81 @@ function renderDecodeB1(r) {
     `qwen-gen, batch 1, ${r.dtype}`, e.complete ? range(e.tok_s, 2) : unfinished(e, r.settings), num(r.probe.roofline_tok_s, 2), pct(e.roofline_fraction)]]);
 }
 
+/** "a vs b" of two medians (either side may be missing). */
+function versus(a, b, format) {
+  return `${a == null ? '—' : format(a)} vs ${b == null ? '—' : format(b)}`;
+}
+
+/**
+ * The session-option decisions (part `options`): one row per option and dtype, the shipped configuration against the
+ * alternative from the same results file. `entries` are { result, file } of options results, newest first; `wanted`
+ * the dtypes (table order). Each (dtype, option) row comes from the newest file that measured it, so the part can be run
+ * in pieces (`--options`); a row no file has says how to measure it (or is left out with `measuredOnly`: one file).
+ */
+function renderOptionsTable(entries, wanted, { measuredOnly = false } = {}) {
+  const used = [];
+  const notes = [];
+  const rows = [];
+  for (const dtype of wanted) {
+    for (const name of OPTION_NAMES.filter((n) => OPTIONS[n].dtypes.includes(dtype))) {
+      const o = OPTIONS[name];
+      const optionCell = `${o.label}: **${o.shipped}** vs ${o.alternative} (\`${Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ')}\`)`;
+      const entry = entries.find((e) => e.result.dtype === dtype && e.result.comparisons?.[name]);
+      if (!entry && measuredOnly) continue;
+      if (!entry) {
+        rows.push([optionCell, dtype, `_not measured yet: \`node bench/run.js options --dtype ${dtype} --options ${name}\`_`, '', '', '', '', '', '', '']);
+        continue;
+      }
+      if (!used.includes(entry)) used.push(entry);
+      const r = entry.result;
+      const c = r.comparisons[name];
+      const shipped = r.summary.shipped;
+      const alt = r.summary[c.config];
+      const median = (e, figure) => (e?.complete ? e[figure]?.median ?? null : null);
+      const rss = (e) => (e?.complete ? e.peak_rss_bytes?.max ?? null : null);
+      const steps = (e) => median(e, 'decode_steps');
+      const perStep = versus(median(shipped, 'decode_ms_per_step'), median(alt, 'decode_ms_per_step'), (x) => num(x, 0))
+        + (steps(shipped) != null && steps(alt) != null && steps(shipped) !== steps(alt) ? ` (${num(steps(shipped), 0)} vs ${num(steps(alt), 0)} steps)` : '');
+      let ratioCell;
+      if (c.alternative_applied === false || c.shipped_applied === false) ratioCell = `**switch not in effect** (${c.alternative_applied === false ? 'alternative' : 'shipped'} run's report)`;
+      else ratioCell = c.wall_ratio == null ? '—' : `${times(c.wall_ratio)} / ${times(c.decode_ratio)}`;
+      rows.push([
+        optionCell, dtype,
+        shipped.complete ? range(shipped.wall_s) : unfinished(shipped, r.settings),
+        alt?.complete ? range(alt.wall_s) : alt ? unfinished(alt, r.settings) : 'n/a',
+        ratioCell,
+        perStep,
+        versus(median(shipped, 'load_s'), median(alt, 'load_s'), (x) => num(x)),
+        versus(median(shipped, 'cpu_s'), median(alt, 'cpu_s'), (x) => num(x)),
+        versus(rss(shipped), rss(alt), (x) => num(x / GB, 2)) + ' GB',
+        c.greedy_tokens_identical_to_shipped ?? 'n/a',
+      ]);
+      for (const d of r.disclosures ?? []) if (d.startsWith(`${c.config} `) && !notes.includes(d)) notes.push(d);
+    }
+  }
+  const w = used[0]?.result.workload;
+  return [
+    `Each alternative is the shipped configuration with one switch changed; both run the same workload through the CLI in the same results file, repetitions interleaved (shipped, alternatives, shipped, …). ${w ? `Workload ${workloadLine(w)}; batch ${w.batch_size}, ${used[0].result.settings.threads} threads; ` : ''}GroupQueryAttention graph, random Qwen3-0.6B-shaped weights. Wall s: median (min–max); the other columns: medians, shipped vs alternative (peak RSS: the largest). Ratios: the alternative's median ÷ the shipped one's, only when both finished every repetition.`,
+    '',
+    table(['option: **shipped** vs alternative', 'dtype', 'wall s, shipped', 'wall s, alternative', 'alternative ÷ shipped: wall / decode', 'decode ms/step', 'load s', 'CPU s', 'peak RSS', 'greedy tokens = shipped'], rows,
+      ['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
+    ...used.map((e) => `\n${provenance(e.result, e.file)}`),
+  ].join('\n');
+}
+
 const RENDERERS = { compare: renderCompare, 'decode-step': renderDecodeStep, denormals: renderDenormals, 'batch-sweep': renderBatchSweep,
   shared: renderShared, 'prefill-rss': renderPrefillRss, 'decode-b1': renderDecodeB1 };
 
+const QUICK_NOTE = '**Quick run (small model): plumbing only, not a measurement of the 0.6B shape.**\n\n';
+
 /** The markdown of one results file: its table(s), then where it came from. */
 function renderResult(result, { file }) {
+  const quick = result.quick ? QUICK_NOTE : '';
+  if (result.part === 'options') return `${quick}${renderOptionsTable([{ result, file }], [result.dtype], { measuredOnly: true })}`;
   const render = RENDERERS[result.part];
   if (!render) throw new Error(`no renderer for part ${result.part}`);
-  const quick = result.quick ? '**Quick run (small model): plumbing only, not a measurement of the 0.6B shape.**\n\n' : '';
   return `${quick}${render(result)}\n\n${provenance(result, file)}`;
 }
 
-module.exports = { renderResult, range, num };
+module.exports = { renderResult, renderOptionsTable, range, num };

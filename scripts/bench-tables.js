@@ -4,12 +4,13 @@
 //   node scripts/bench-tables.js            rewrite the marked blocks
 //   node scripts/bench-tables.js --check    exit 1 (and name the blocks) if a block differs from its results
 // A block is `<!-- bench-table: KEY[,KEY…] -->` … `<!-- /bench-table -->`; KEY is a results file's key (compare/long/fp32,
-// decode-step, denormals/fp32, batch-sweep/W64/q4, shared/fp32, prefill-rss/fp32, decode-b1/fp32) or `index`. Each key
-// is filled from the newest results file under bench/results/ with that key (quick runs and labelled runs, e.g.
-// "sanity", are never used); a key without one says so and names the command that produces it.
+// options/q4, decode-step, denormals/fp32, batch-sweep/W64/q4, shared/fp32, prefill-rss/fp32, decode-b1/fp32) or `index`.
+// Each key is filled from the newest results file under bench/results/ with that key (quick runs and labelled runs, e.g.
+// "sanity", are never used); a key without one says so and names the command that produces it. A block of options/<dtype>
+// keys is one table whose every row (option, dtype) comes from the newest file that measured it.
 const fs = require('fs');
 const path = require('path');
-const { renderResult } = require('../bench/tables');
+const { renderResult, renderOptionsTable } = require('../bench/tables');
 
 const REPO = path.join(__dirname, '..');
 const RESULTS_DIR = path.join(REPO, 'bench', 'results');
@@ -35,6 +36,7 @@ function commandForKey(key) {
   if (part === 'compare') return `node bench/run.js compare --workload ${a} --dtype ${b}`;
   if (part === 'batch-sweep') return `node bench/run.js batch-sweep --workload ${a} --dtype ${b}`;
   if (part === 'decode-step') return 'node bench/run.js decode-step --dtype fp32,q8,q4';
+  if (part === 'options') return `node bench/run.js options --dtype ${a ?? 'fp32,q8,q4'}`;
   return `node bench/run.js ${part} --dtype ${a ?? 'fp32'}`;
 }
 
@@ -50,6 +52,10 @@ function renderIndex(results) {
 /** The generated content of one block. */
 function renderBlock(keys, results) {
   if (keys.length === 1 && keys[0] === 'index') return renderIndex(results);
+  // options/<dtype> keys render as one table, each row from the newest file that measured that option on that dtype.
+  if (keys.every((key) => key.startsWith('options/'))) {
+    return renderOptionsTable(results.filter((e) => keys.includes(e.result.key)), keys.map((key) => key.split('/')[1]));
+  }
   return keys.map((key) => {
     const entry = results.find((e) => e.result.key === key);
     if (!entry) return `_Not measured yet (${key}): \`${commandForKey(key)}\`, then \`npm run bench:tables\`._`;
@@ -69,22 +75,49 @@ function regenerate(text, results) {
   return { text: out, changed };
 }
 
+/** The README headings whose sections hold no typed measurement (each up to the next heading of its level or above). */
+const MEASURED_SECTIONS = Object.freeze(['## Performance', '### Quantized models: session options and derived graphs']);
+
+/** [start, end) of a section of `readme` from its heading line to the next heading of the same level or above. */
+function sectionRange(readme, heading) {
+  const at = readme.indexOf(`\n${heading}\n`);
+  if (at < 0) return null;
+  const level = heading.indexOf(' ');
+  const bodyStart = at + heading.length + 2;
+  const next = new RegExp(`\n#{1,${level}} `, 'g');
+  next.lastIndex = bodyStart;
+  const end = next.exec(readme);
+  return [bodyStart, end ? end.index : readme.length];
+}
+
 /**
- * Text of the README's "## Performance" section and of the Prefix caching section's **Benchmark.** paragraph, with the
- * generated blocks removed: numbers there would be measurements nobody can trace to a results file.
+ * Measurements typed in the README's performance text — the "## Performance" section, the "### Quantized models"
+ * section (wherever it sits) and the Prefix caching section's **Benchmark.** paragraph — outside the generated blocks:
+ * numbers nobody can trace to a results file. `missingSections` names a section that is not there (renamed or removed:
+ * the rule would silently stop covering it).
  */
 function unbackedMeasurements(readme) {
-  const sections = [];
-  const performance = /\n## Performance\n([\s\S]*?)(?=\n## |$)/.exec(readme);
-  if (performance) sections.push(performance[1]);
+  // Generated blocks blanked out, keeping every other character where it is.
+  const text = readme.replace(BLOCK, (whole) => whole.replace(/[^\n]/g, ' '));
+  const ranges = MEASURED_SECTIONS.map((h) => sectionRange(readme, h)).filter(Boolean);
   const benchmark = /\n\*\*Benchmark\.\*\*([\s\S]*?)(?=\n## )/.exec(readme);
-  if (benchmark) sections.push(benchmark[1]);
-  const text = sections.join('\n').replace(BLOCK, '');
+  if (benchmark) ranges.push([benchmark.index, benchmark.index + benchmark[0].length]);
   const pattern = /\d[\d,]*(?:\.\d+)?(?:×|\s?(?:ms|s|GB|MB|KB|GiB|MiB|GB\/s|tok\/s)\b)|\d+\.\d+\s?%/g;
-  return [...text.matchAll(pattern)].map((m) => {
-    const start = Math.max(0, m.index - 40);
-    return { match: m[0], context: text.slice(start, m.index + m[0].length + 20).replace(/\s+/g, ' ') };
-  });
+  const found = new Map();
+  for (const [start, end] of ranges) {
+    for (const m of text.slice(start, end).matchAll(pattern)) {
+      const at = start + m.index;
+      if (found.has(at)) continue;
+      const from = Math.max(start, at - 40);
+      found.set(at, { match: m[0], context: text.slice(from, at + m[0].length + 20).replace(/\s+/g, ' ') });
+    }
+  }
+  return [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+/** The sections the rule covers that the README does not have. */
+function missingSections(readme) {
+  return MEASURED_SECTIONS.filter((h) => !sectionRange(readme, h));
 }
 
 function main() {
@@ -105,7 +138,12 @@ function main() {
       process.stderr.write(`${doc}: regenerated ${changed.join('; ')}\n`);
     }
   }
-  const loose = unbackedMeasurements(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8'));
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  for (const heading of missingSections(readme)) {
+    failed = true;
+    process.stderr.write(`README.md: no section "${heading}": the rule that keeps measurements in generated blocks covers it (scripts/bench-tables.js MEASURED_SECTIONS)\n`);
+  }
+  const loose = unbackedMeasurements(readme);
   if (loose.length > 0) {
     failed = true;
     for (const l of loose) process.stderr.write(`README.md: "${l.match}" outside the generated blocks of the performance text: …${l.context}…\n`);
@@ -113,6 +151,6 @@ function main() {
   process.exit(failed ? 1 : 0);
 }
 
-module.exports = { loadResults, regenerate, renderBlock, unbackedMeasurements, commandForKey, DOCUMENTS, RESULTS_DIR };
+module.exports = { loadResults, regenerate, renderBlock, unbackedMeasurements, missingSections, MEASURED_SECTIONS, commandForKey, DOCUMENTS, RESULTS_DIR };
 
 if (require.main === module) main();

@@ -5,7 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { FULL_SHAPE, QUICK_SHAPE, DTYPES, ensureBenchModel, weightBytes, kvBytesPerToken, shapeName } = require('../benchModel');
 const { WORKLOADS, buildWorkload, buildSharedWorkload, probePrompt, toQwenGenJsonl, summarize, loadTokenizer } = require('../workload');
-const { runQwenGen, runTransformersJs, round, REPO, CLI } = require('../engines');
+const { runQwenGen, prepareQwenGen, runTransformersJs, round, REPO, CLI } = require('../engines');
 const { runMeasuredNode } = require('../measuredChild');
 const { tokenAgreement } = require('../figures');
 const { summarizeRuns, ratio, stats } = require('../summary');
@@ -138,6 +138,7 @@ async function batchSweep({ opts, dtype, batchSizes, workloadName, log, workDir 
   fs.writeFileSync(inputFile, toQwenGenJsonl(requests));
   const usefulTokens = requests.reduce((s, r) => s + r.maxTokens, 0);
   const engines = batchSizes.map((b) => `batch-${b}`);
+  const prepare = await prepareQwenGen({ modelDir: model.dir, dtype: DTYPES[dtype].onnx, tokenizer, seed: opts.seed, workDir, threads: opts.threads, timeLimitSeconds: opts.timeLimit, log });
   const commands = {};
   const outputs = {};
   const run = async (engine) => {
@@ -160,7 +161,7 @@ async function batchSweep({ opts, dtype, batchSizes, workloadName, log, workDir 
     model: modelRecord(model, shape, [dtype]), dtype,
     workload: { ...summarize(spec, opts.seed, requests), useful_tokens: usefulTokens },
     engines: Object.fromEntries(engines.map((e) => [e, { label: `qwen-gen --batch-size ${e.split('-')[1]}`, command: commands[e] }])),
-    runs: records, summary,
+    prepare, runs: records, summary,
     checks: { greedy_tokens_identical_across_batch_sizes: Object.fromEntries(Object.entries(checks).map(([k, v]) => [k, `${v.identical}/${v.compared}`])) },
   };
 }
@@ -178,6 +179,9 @@ async function shared({ opts, dtype, engines, log, workDir }) {
   fs.writeFileSync(inputFile, toQwenGenJsonl(requests));
   fs.writeFileSync(workloadFile, JSON.stringify(requests));
   const usefulTokens = requests.reduce((s, r) => s + r.maxTokens, 0);
+  const prepare = engines.some((e) => e.startsWith('qwen-gen'))
+    ? await prepareQwenGen({ modelDir: model.dir, dtype: DTYPES[dtype].onnx, tokenizer, seed: opts.seed, workDir, threads: opts.threads, timeLimitSeconds: opts.timeLimit, log })
+    : null;
   const commands = {};
   const outputs = {};
   const run = async (engine) => {
@@ -206,7 +210,7 @@ async function shared({ opts, dtype, engines, log, workDir }) {
       shared_tokens: spec.sharedTokens, question_token_range: spec.questionTokens, useful_tokens: usefulTokens, batch_size: opts.batchSize },
     engines: Object.fromEntries(engines.map((e) => [e, { label: { 'qwen-gen': 'qwen-gen (prefix cache, the default)', 'qwen-gen-no-cache': 'qwen-gen --no-prefix-cache',
       'tjs-gqa': 'transformers.js batched (GroupQueryAttention graph)', 'tjs-plain': 'transformers.js batched (plain graph)' }[e] ?? e, command: commands[e] }])),
-    runs: records, summary,
+    prepare, runs: records, summary,
     checks: {
       prompt_tokens_computed: { with_cache: computed('qwen-gen'), without_cache: computed('qwen-gen-no-cache') },
       greedy_tokens_identical_with_and_without_cache: agree ? `${agree.identical}/${agree.compared}` : null,
@@ -225,6 +229,8 @@ async function prefillRss({ opts, dtype, log, workDir }) {
   const requests = Array.from({ length: rows }, (_, i) => ({ id: `p${i}`, prompt, promptTokens, maxTokens: 1 }));
   const inputFile = path.join(workDir, 'prefill-rss.jsonl');
   fs.writeFileSync(inputFile, toQwenGenJsonl(requests));
+  // Unmeasured first: a derived graph written during a measured run would add to its peak RSS.
+  const prepare = await prepareQwenGen({ modelDir: model.dir, dtype: DTYPES[dtype].onnx, tokenizer, seed: opts.seed, workDir, threads: opts.threads, timeLimitSeconds: opts.timeLimit, log });
   let command = null;
   const run = async (engine) => {
     const result = await runQwenGen({ engine, modelDir: model.dir, dtype: DTYPES[dtype].onnx, inputFile, requests, workDir, batchSize: rows, threads: opts.threads, timeLimitSeconds: opts.timeLimit });
@@ -239,7 +245,7 @@ async function prefillRss({ opts, dtype, log, workDir }) {
     name: `prefill-rss-${dtype}`, key: `prefill-rss/${dtype}`, model: modelRecord(model, shape, [dtype]), dtype,
     probe: { rows, prompt_tokens: promptTokens, bound_bytes: weights + kv + 1e9, weight_bytes: weights, kv_bytes: kv },
     engines: { 'qwen-gen': { label: `qwen-gen, ${rows} × ${promptTokens}-token prompts in one batch, max_tokens 1`, command } },
-    runs: records, summary,
+    prepare, runs: records, summary,
   };
 }
 

@@ -13,13 +13,21 @@ const tables = require('../../scripts/bench-tables.js') as {
   loadResults: (dir?: string) => { file: string; result: Result }[];
   regenerate: (text: string, results: { file: string; result: Result }[]) => { text: string; changed: string[] };
   unbackedMeasurements: (readme: string) => { match: string; context: string }[];
+  missingSections: (readme: string) => string[];
   DOCUMENTS: string[];
 };
 const { summarizeRuns } = require('../../bench/summary.js') as { summarizeRuns: (runs: Run[], o?: { usefulTokens?: number }) => Record<string, Record<string, unknown>> };
 const { renderResult } = require('../../bench/tables.js') as { renderResult: (r: Result, o: { file: string | null }) => string };
+const { optionComparison } = require('../../bench/optionChoices.js') as {
+  optionComparison: (name: string, summary: Record<string, Record<string, unknown>>, shipped: LastRun | null, alternative: LastRun | null) => Record<string, unknown>;
+};
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 type Result = Record<string, unknown> & { key: string; date: string };
+interface LastRun {
+  report: unknown;
+  outputs: { id: string; tokens: number[] }[];
+}
 interface Run {
   engine: string;
   finished: boolean;
@@ -45,7 +53,11 @@ describe('README performance tables and bench/results', () => {
   });
 
   test('no measurement in the performance text outside the generated blocks', () => {
-    expect(tables.unbackedMeasurements(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8'))).toEqual([]);
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    expect(tables.missingSections(readme)).toEqual([]);
+    expect(tables.unbackedMeasurements(readme)).toEqual([]);
+    // The session-option decisions are a generated table in the Quantized models section.
+    expect(readme).toMatch(/### Quantized models: session options and derived graphs\n[\s\S]*<!-- bench-table: options\/fp32,options\/q8,options\/q4 -->/);
   });
 
   test('negative controls: an edited figure inside a block, and a figure typed outside one, are both caught', () => {
@@ -53,13 +65,21 @@ describe('README performance tables and bench/results', () => {
     const results = tables.loadResults();
     const generated = tables.regenerate(readme, results).text;
     // A figure changed by hand inside a generated block: the block no longer matches its results.
-    const edited = generated.replace(/(<!-- bench-table: shared\/fp32 -->\n)/, '$1Measured: 123.4 s.\n');
-    expect(tables.regenerate(edited, results).changed).toContain('shared/fp32');
+    const edited = generated.replace(/(<!-- bench-table: shared\/fp32,shared\/q4 -->\n)/, '$1Measured: 123.4 s.\n');
+    expect(edited).not.toBe(generated);
+    expect(tables.regenerate(edited, results).changed).toContain('shared/fp32,shared/q4');
     // A measurement typed into the prose of the Performance section or the W-shared benchmark paragraph.
     expect(tables.unbackedMeasurements(readme.replace('#### Where the time goes\n', '#### Where the time goes\n\nA decode step takes 214 ms.\n'))
       .map((m) => m.match)).toEqual(['214 ms']);
     expect(tables.unbackedMeasurements(readme.replace('**Benchmark.** Workload W-shared', '**Benchmark.** (2.29× faster) Workload W-shared'))
       .map((m) => m.match)).toEqual(['2.29×']);
+    // … and into the Quantized models section, prose or its own hand-made table.
+    expect(tables.unbackedMeasurements(readme.replace('Intra-op spinning is off and', 'Intra-op spinning (3.1× slower under load) is off and'))
+      .map((m) => m.match)).toEqual(['3.1×']);
+    expect(tables.unbackedMeasurements(readme.replace('| fp32, fp16 | `MatMul` / `Gemm` | on |', '| fp32, fp16 | `MatMul` / `Gemm` | on (load 2.4 s) |'))
+      .map((m) => m.match)).toEqual(['2.4 s']);
+    // A covered section renamed away is named, not silently dropped from the rule.
+    expect(tables.missingSections(readme.replace('### Quantized models: session options and derived graphs', '### Quantized files'))).toEqual(['### Quantized models: session options and derived graphs']);
   });
 });
 
@@ -125,5 +145,98 @@ describe('table rules', () => {
     const out = tables.regenerate(doc, loaded).text;
     expect(out).toContain('`newer`');
     expect(out).toContain('Not measured yet (compare/W64/q4): `node bench/run.js compare --workload W64 --dtype q4`');
+  });
+});
+
+/** A report as the CLI writes it, with the settings the options part checks. */
+function report({ prepacking = true, spinning = false, rewrites = ['gathered_logits', 'matmulnbits_accuracy_level', 'quantized_lm_head'] } = {}) {
+  return { model: { runtime: { session_options: { prepacking, intra_op_spinning: spinning } }, derived_graph: { rewrites: rewrites.map((name) => ({ name })) } } };
+}
+
+const tokens = (seed: number) => [{ id: 'w000', tokens: [seed, 2, 3] }, { id: 'w001', tokens: [4, 5, 6] }];
+
+interface OptionRun extends Run {
+  decode_ms_per_step: number;
+  decode_steps: number;
+  cpu_s: number;
+}
+
+const optionRun = (engine: string, wall: number, finished = true, status = 'ok'): OptionRun => ({
+  ...run(engine, wall, finished, status), decode_ms_per_step: (wall - 3) * 10, decode_steps: 100, cpu_s: 2 * wall,
+});
+
+/** An options results file as bench/parts/options.js writes it: runs, summary, and each option's comparison. */
+function optionsResult(dtype: string, runs: OptionRun[], last: Record<string, LastRun>, options: string[], date = '2026-12-08T10:00:00.000Z'): Result {
+  const summary = summarizeRuns(runs as unknown as Run[], { figures: ['wall_s', 'load_s', 'prefill_s', 'decode_s', 'decode_ms_per_step', 'decode_steps', 'cpu_s'] } as never);
+  const config: Record<string, string> = { prepacking: 'prepacking-off', spinning: 'spinning-on', 'accuracy-level': 'accuracy-level-0', 'lm-head': 'lm-head-float' };
+  return {
+    ...compareResult([]), name: `options-${dtype}`, key: `options/${dtype}`, part: 'options', dtype, date, options,
+    command: `node bench/run.js options --dtype ${dtype} --options ${options.join(',')} --reps 3 --threads 2`,
+    engines: Object.fromEntries(['shipped', ...options.map((o) => config[o])].map((e) => [e, { label: e }])),
+    runs, summary, disclosures: [],
+    comparisons: Object.fromEntries(options.map((o) => [o, optionComparison(o, summary, last.shipped ?? null, last[config[o]] ?? null)])),
+  };
+}
+
+describe('session-option table rules (part options)', () => {
+  const walls = { shipped: [11, 10, 12], 'prepacking-off': [22, 24, 20] };
+  const interleave = (unfinishedAlt = false) => [0, 1, 2].flatMap((i) => [
+    optionRun('shipped', walls.shipped[i]),
+    optionRun('prepacking-off', walls['prepacking-off'][i], !(unfinishedAlt && i === 1), unfinishedAlt && i === 1 ? 'time limit' : 'ok'),
+  ]);
+  const rowOf = (text: string, option: string) => text.split('\n').find((l) => l.startsWith(`| ${option}`))!;
+
+  test('the alternative\'s median ÷ the shipped median, with both ranges and the token agreement', () => {
+    const result = optionsResult('q4', interleave(), { shipped: { report: report(), outputs: tokens(1) }, 'prepacking-off': { report: report({ prepacking: false }), outputs: tokens(9) } }, ['prepacking']);
+    const row = rowOf(renderResult(result, { file: 'bench/results/o.json' }), 'prepacking');
+    expect(row).toContain('| q4 | 11.0 (10.0–12.0) | 22.0 (20.0–24.0) |');
+    // wall 22 / 11; decode (wall − 3): 19 / 8.
+    expect(row).toContain(`| 2.00× / ${(19 / 8).toFixed(2)}× |`);
+    expect(row).toContain('| 80 vs 190 |');
+    expect(row).toMatch(/\| 1\/2 \|$/);
+  });
+
+  test('an alternative with an unfinished repetition gets no median and no ratio (negative control: all finished)', () => {
+    const last = { shipped: { report: report(), outputs: tokens(1) }, 'prepacking-off': { report: report({ prepacking: false }), outputs: tokens(1) } };
+    const row = rowOf(renderResult(optionsResult('q4', interleave(true), last, ['prepacking']), { file: null }), 'prepacking');
+    expect(row).toContain('**unfinished** (1 of 3 runs: over the 3,600 s time limit)');
+    expect(row).not.toMatch(/\d\.\d\d×/);
+    expect(row).not.toContain('(20.0–24.0)');
+    expect(rowOf(renderResult(optionsResult('q4', interleave(false), last, ['prepacking']), { file: null }), 'prepacking')).toMatch(/\d\.\d\d×/);
+  });
+
+  test('a switch the report does not show in effect gives no ratio (negative control: in effect)', () => {
+    const noEffect = optionsResult('q4', interleave(), { shipped: { report: report(), outputs: tokens(1) }, 'prepacking-off': { report: report({ prepacking: true }), outputs: tokens(1) } }, ['prepacking']);
+    const row = rowOf(renderResult(noEffect, { file: null }), 'prepacking');
+    expect(row).toContain('**switch not in effect** (alternative run\'s report)');
+    expect(row).not.toMatch(/\d\.\d\d×/);
+    expect((noEffect.comparisons as Record<string, { wall_ratio: unknown }>).prepacking.wall_ratio).toBeNull();
+    // The same check on a rewrite: the float lm_head run must not list quantized_lm_head.
+    const lmRuns = [0, 1, 2].flatMap((i) => [optionRun('shipped', walls.shipped[i]), optionRun('lm-head-float', 12 + i)]);
+    const stillQuantized = optionsResult('q4', lmRuns, { shipped: { report: report(), outputs: tokens(1) }, 'lm-head-float': { report: report(), outputs: tokens(1) } }, ['lm-head']);
+    expect((stillQuantized.comparisons as Record<string, { wall_ratio: unknown }>)['lm-head'].wall_ratio).toBeNull();
+    const floatHead = optionsResult('q4', lmRuns, { shipped: { report: report(), outputs: tokens(1) }, 'lm-head-float': { report: report({ rewrites: ['gathered_logits', 'matmulnbits_accuracy_level'] }), outputs: tokens(1) } }, ['lm-head']);
+    expect((floatHead.comparisons as Record<string, { wall_ratio: number }>)['lm-head'].wall_ratio).toBeCloseTo(13 / 11, 10);
+  });
+
+  test('a block of options keys: each row from the newest file that measured it; an option no file has names its command', () => {
+    const last = (alt: string, altReport: unknown) => ({ shipped: { report: report(), outputs: tokens(1) }, [alt]: { report: altReport, outputs: tokens(1) } });
+    const older = optionsResult('q4', [...interleave(), ...[0, 1, 2].map((i) => optionRun('lm-head-float', 30 + i))],
+      { ...last('prepacking-off', report({ prepacking: false })), 'lm-head-float': { report: report({ rewrites: ['gathered_logits'] }), outputs: tokens(1) } },
+      ['prepacking', 'lm-head'], '2026-12-08T10:00:00.000Z');
+    const newerRuns = [0, 1, 2].flatMap((i) => [optionRun('shipped', 40), optionRun('lm-head-float', 50 + i)]);
+    const newer = optionsResult('q4', newerRuns, last('lm-head-float', report({ rewrites: ['gathered_logits'] })), ['lm-head'], '2026-12-09T10:00:00.000Z');
+    const dir = tempDir('bench-options');
+    fs.writeFileSync(path.join(dir, 'older.json'), JSON.stringify(older));
+    fs.writeFileSync(path.join(dir, 'newer.json'), JSON.stringify(newer));
+    const doc = '<!-- bench-table: options/q4 -->\n<!-- /bench-table -->';
+    const text = tables.regenerate(doc, tables.loadResults(dir)).text;
+    expect(rowOf(text, 'prepacking')).toContain('| 22.0 (20.0–24.0) |');
+    expect(rowOf(text, 'lm_head')).toContain('| 40.0 (40.0–40.0) | 51.0 (50.0–52.0) |');
+    expect(rowOf(text, 'lm_head')).not.toContain('31.0');
+    expect(rowOf(text, 'intra-op spinning')).toContain('not measured yet: `node bench/run.js options --dtype q4 --options spinning`');
+    expect(rowOf(text, 'MatMulNBits accuracy level')).toContain('--options accuracy-level');
+    expect(text).toContain('older.json');
+    expect(text).toContain('newer.json');
   });
 });
