@@ -34,6 +34,7 @@ function planSteps() {
     engines: ['fp32/direct', 'q8/direct', 'q4/direct'] });
   steps.push({ id: 'denormals-fp32', key: 'denormals/fp32', args: ['denormals', '--dtype', 'fp32'], minutes: 10, engines: ['kept', 'flushed'], reps: 5 });
   steps.push({ id: 'prefill-rss-fp32', key: 'prefill-rss/fp32', args: ['prefill-rss', '--dtype', 'fp32'], minutes: 3, engines: ['qwen-gen'] });
+  steps.push({ id: 'structured-fp32', key: 'structured/fp32', args: ['structured', '--dtype', 'fp32'], minutes: 5, engines: ['constrained', 'unconstrained'] });
   steps.push({ id: 'decode-b1-fp32', key: 'decode-b1/fp32', args: ['decode-b1', '--dtype', 'fp32'], minutes: 3, engines: ['qwen-gen'] });
   const longMinutes = { fp32: 51, q8: 45, q4: 45 };
   for (const dtype of ['fp32', 'q8', 'q4']) {

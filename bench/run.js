@@ -13,10 +13,11 @@ const { RESULTS_SCHEMA, gitInfo, engineVersions, startLoadSampler, machineInfo, 
 const { compare, DEFAULT_ENGINES } = require('./parts/compare');
 const { decodeStep, denormals, batchSweep, shared, prefillRss, decodeBatchOne } = require('./parts/probes');
 const { options } = require('./parts/options');
+const { structured } = require('./parts/structured');
 const { OPTION_NAMES, optionsFor } = require('./optionChoices');
 const { renderResult } = require('./tables');
 
-const PARTS = ['compare', 'options', 'shared', 'decode-step', 'batch-sweep', 'denormals', 'prefill-rss', 'decode-b1'];
+const PARTS = ['compare', 'options', 'shared', 'decode-step', 'batch-sweep', 'denormals', 'prefill-rss', 'decode-b1', 'structured'];
 /** Per-run time limit when --time-limit is not given: `options` runs each configuration on the long workload only. */
 const DEFAULT_TIME_LIMIT = 3600;
 const OPTIONS_TIME_LIMIT = 900;
@@ -48,7 +49,7 @@ function parseArgs(argv) {
     .option('--threads <n>', 'threads for every engine (onnxruntime intra-op, llama.cpp)', positiveInt('--threads'), os.availableParallelism())
     .option('--batch-size <n>', 'batch cap of qwen-gen, transformers.js chunks and llama.cpp sequences', positiveInt('--batch-size'), 8)
     .option('--seed <n>', 'workload seed', positiveInt('--seed'), 1)
-    .option('--dtype <list>', `weight dtypes, one results file each (compare, options, shared, batch-sweep, denormals, prefill-rss, decode-b1; decode-step takes them all in one): ${Object.keys(DTYPES).join(', ')}`, list('--dtype', Object.keys(DTYPES)))
+    .option('--dtype <list>', `weight dtypes, one results file each (compare, options, shared, batch-sweep, denormals, prefill-rss, decode-b1, structured; decode-step takes them all in one): ${Object.keys(DTYPES).join(', ')}`, list('--dtype', Object.keys(DTYPES)))
     .option('--options <list>', `options: the shipped settings to measure against their alternative (default: every one that applies to the dtype): ${OPTION_NAMES.join(', ')}`, list('--options', OPTION_NAMES))
     .option('--workload <name>', 'compare (default long), batch-sweep (default W64): long (issue 19: 8 prompts of 300–450 tokens, 112–128 new) or W64')
     .option('--engines <list>', `compare: ${DEFAULT_ENGINES.join(',')} (also tjs-plain-sequential); shared: qwen-gen,qwen-gen-no-cache (also tjs-gqa, tjs-plain)`, list('--engines'))
@@ -158,6 +159,8 @@ function jobsOf(part, opts) {
       return dtypes.map((dtype) => ({ part, command: cmd(`--dtype ${dtype}`), opts, run: (ctx) => prefillRss({ ...ctx, opts, dtype }) }));
     case 'decode-b1':
       return dtypes.map((dtype) => ({ part, command: cmd(`--dtype ${dtype}`), opts, run: (ctx) => decodeBatchOne({ ...ctx, opts, dtype }) }));
+    case 'structured':
+      return dtypes.map((dtype) => ({ part, command: cmd(`--dtype ${dtype}`), opts, run: (ctx) => structured({ ...ctx, opts, dtype }) }));
     default:
       throw new Error(`unknown part ${part}`);
   }
@@ -170,7 +173,7 @@ function quickJobs(opts) {
   for (const workload of ['long', 'W64']) jobs.push(...jobsOf('compare', { ...opts, workload, dtype: saved.dtype ?? ['fp32'] }));
   jobs.push(...jobsOf('options', { ...opts, dtype: saved.dtype ?? ['fp32', 'q8', 'q4'] }),
     ...jobsOf('shared', opts), ...jobsOf('decode-step', opts), ...jobsOf('batch-sweep', { ...opts, workload: 'W64', dtype: saved.dtype ?? ['fp32'] }),
-    ...jobsOf('denormals', { ...opts, reps: Math.max(opts.reps, 2) }), ...jobsOf('prefill-rss', opts), ...jobsOf('decode-b1', opts));
+    ...jobsOf('denormals', { ...opts, reps: Math.max(opts.reps, 2) }), ...jobsOf('prefill-rss', opts), ...jobsOf('decode-b1', opts), ...jobsOf('structured', opts));
   return jobs;
 }
 

@@ -1,8 +1,8 @@
 'use strict';
 // Structured outputs (issue 20): what the grammar masks cost next to the decode step, at batch 8 with every row
-// constrained. Usage (after `npm run build`):
-//   node bench/structuredOverhead.js --model-dir DIR [--batch-size 8] [--requests 24] [--max-tokens 32] [--threads 2] [--repeat 2] [--keep]
-// Hook for bench/run.js: `measureStructuredOverhead(options)` resolves to the figures printed below.
+// constrained. The bench part `node bench/run.js structured` runs it with repetitions interleaved and writes a results
+// file (bench/parts/structured.js); this module is one run of each side, and a quick standalone check:
+//   node bench/structuredOverhead.js --model-dir DIR [--batch-size 8] [--requests 24] [--max-tokens 32] [--threads 2] [--dtype q4]
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -10,20 +10,6 @@ const { runMeasuredNode } = require('./measuredChild');
 
 const REPO = path.join(__dirname, '..');
 const CLI = path.join(REPO, 'bin', 'qwen-gen.js');
-
-/** One qwen-gen CLI run of `inputFile` (greedy, its report written): wall time, the report, the command. */
-async function runQwenGen({ modelDir, workDir, inputFile, batchSize, threads, dtype, tag }) {
-  const output = path.join(workDir, `qwen-gen${tag}.out.jsonl`);
-  const report = path.join(workDir, `qwen-gen${tag}.report.json`);
-  const args = [CLI, inputFile, '-m', modelDir, '--greedy', '--batch-size', String(batchSize), '-o', output, '--overwrite', '--report', report];
-  if (threads) args.push('--threads', String(threads));
-  if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
-  const run = await runMeasuredNode(args, { cwd: REPO });
-  if (!run.finished) throw new Error(`qwen-gen ${run.status}:\n${run.stderrTail}`);
-  const failed = fs.readFileSync(output, 'utf8').split('\n').filter((line) => line.includes('"error"'));
-  if (failed.length > 0) throw new Error(`qwen-gen failed ${failed.length} requests, e.g. ${failed[0]}`);
-  return { wallSeconds: run.wallSeconds, report: JSON.parse(fs.readFileSync(report, 'utf8')), command: `node ${path.relative(REPO, CLI)} ${args.slice(1).join(' ')}` };
-}
 
 /**
  * The constraints cycle through four kinds: a JSON object holding an array of free strings (inside a string almost every
@@ -39,6 +25,7 @@ const CONSTRAINTS = [
   { guided_regex: '[a-z]+( [a-z]+)*' },
 ];
 
+/** The workload's JSONL: `requests` prompts of ~80 tokens, each constrained (or, for the other side, not). */
 function workload(requests, maxTokens, constrained) {
   return Array.from({ length: requests }, (_, i) => {
     const prompt = `Request ${i}: ${'write down some notes about the weather, the sea and the hills. '.repeat(6)}`;
@@ -47,60 +34,44 @@ function workload(requests, maxTokens, constrained) {
   }).join('\n') + '\n';
 }
 
-function stepFigures(report) {
-  const f = report.figures;
-  const steps = f.decode_steps;
-  return { steps, stepMs: f.stage_ms.decode / steps, histogram: f.batch_size_histogram.decode, structured: f.structured_output };
-}
+const round = (x, digits = 3) => (x == null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 /**
- * Runs the same workload constrained and unconstrained (A B, `repeat` times, back to back) and reports, per decode step:
- * the mask work (bitmask + apply, from the constrained run's report), its share of the constrained step (an upper bound
- * of the overhead: on the direct runtime the bitmask part runs while the model step runs), and the ratio of the step
- * times of the two runs (the overhead as seen from outside, noisy on a shared machine).
+ * One qwen-gen CLI run of the workload, constrained or not (greedy, its report read). Never throws for the run's own
+ * failure: the record says whether it finished. Per decode step: the step time and, constrained, the mask work
+ * (bitmask + apply), the critical path (apply + waiting for bitmasks the step did not hide) and their shares of the step.
  */
-async function measureStructuredOverhead({ modelDir, batchSize = 8, requests = 3 * batchSize, maxTokens = 32, threads, repeat = 1, keep = false, dtype }) {
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-structured-bench-'));
-  const runs = [];
-  try {
-    for (let r = 0; r < repeat; r++) {
-      for (const constrained of [true, false]) {
-        const inputFile = path.join(workDir, `${constrained ? 'constrained' : 'free'}.jsonl`);
-        fs.writeFileSync(inputFile, workload(requests, maxTokens, constrained));
-        const run = await runQwenGen({ modelDir, workDir, inputFile, batchSize, threads, dtype, tag: `-${constrained ? 'c' : 'f'}${r}` });
-        runs.push({ constrained, command: run.command, wallSeconds: run.wallSeconds, ...stepFigures(run.report) });
-      }
-    }
-  } finally {
-    if (!keep) fs.rmSync(workDir, { recursive: true, force: true });
-  }
-  const constrained = runs.filter((r) => r.constrained);
-  const free = runs.filter((r) => !r.constrained);
-  const median = (values) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  };
-  const perStep = (r, ms) => ms / r.steps;
+async function structuredRun({ modelDir, workDir, constrained, batchSize = 8, requests = 3 * batchSize, maxTokens = 32, threads, dtype, tag = '', timeLimitSeconds }) {
+  const side = constrained ? 'constrained' : 'unconstrained';
+  const inputFile = path.join(workDir, `${side}.jsonl`);
+  fs.writeFileSync(inputFile, workload(requests, maxTokens, constrained));
+  const output = path.join(workDir, `${side}${tag}.out.jsonl`);
+  const reportFile = path.join(workDir, `${side}${tag}.report.json`);
+  const args = [CLI, inputFile, '-m', modelDir, '--greedy', '--batch-size', String(batchSize), '-o', output, '--overwrite', '--report', reportFile];
+  if (threads) args.push('--threads', String(threads));
+  if (dtype && dtype !== 'fp32') args.push('--dtype', dtype);
+  const command = `node ${path.relative(REPO, CLI)} ${args.slice(1).map((a) => (a.startsWith(workDir) ? path.basename(a) : a)).join(' ')}`;
+  const run = await runMeasuredNode(args, { cwd: REPO, timeLimitSeconds });
+  const base = { engine: side, wall_s: round(run.wallSeconds), cpu_s: round(run.cpuSeconds), peak_rss_bytes: run.peakRssBytes, command };
+  const lines = run.finished ? fs.readFileSync(output, 'utf8').split('\n').filter(Boolean) : [];
+  const failed = lines.filter((line) => line.includes('"error"'));
+  const problem = !run.finished ? run.status : lines.length !== requests ? `${lines.length} of ${requests} outputs` : failed.length ? `${failed.length} failed requests, e.g. ${failed[0]}` : null;
+  if (problem) return { ...base, finished: false, status: run.finished ? 'wrong output' : run.status, error: problem === run.status ? run.stderrTail.split('\n').slice(-4).join('\n') : problem };
+  const f = JSON.parse(fs.readFileSync(reportFile, 'utf8')).figures;
+  const steps = f.decode_steps;
+  const stepMs = f.stage_ms.decode / steps;
+  const s = f.structured_output;
+  const masked = constrained && s && s.mask_ms_per_step != null;
   return {
-    batchSize,
-    maxTokens,
-    runs,
-    // Medians over the constrained runs, each figure of a run taken against that run's own decode step.
-    maskMsPerStep: median(constrained.map((r) => r.structured.mask_ms_per_step)),
-    bitmaskMsPerStep: median(constrained.map((r) => perStep(r, r.structured.bitmask_ms))),
-    applyMsPerStep: median(constrained.map((r) => perStep(r, r.structured.apply_ms))),
-    waitMsPerStep: median(constrained.map((r) => perStep(r, r.structured.wait_ms))),
-    criticalMsPerStep: median(constrained.map((r) => r.structured.critical_ms_per_step)),
-    constrainedStepMs: median(constrained.map((r) => r.stepMs)),
-    freeStepMs: median(free.map((r) => r.stepMs)),
-    /** Upper bound: all mask work counted as if it delayed the step (the bitmask part runs during the step). */
-    maskShareOfStep: median(constrained.map((r) => r.structured.mask_ms_per_step / r.stepMs)),
-    /** What the masks added to the decode loop: applying them, and waiting for bitmasks the step did not hide. */
-    criticalShareOfStep: median(constrained.map((r) => r.structured.critical_ms_per_step / r.stepMs)),
-    /** Constrained over unconstrained step time, per back-to-back pair (noisy on a shared machine). */
-    stepRatios: constrained.map((r, i) => r.stepMs / free[i].stepMs),
-    workDir: keep ? workDir : null,
+    ...base, finished: true, status: 'ok', decode_steps: steps, decode_ms_per_step: round(stepMs), batch_size_histogram: f.batch_size_histogram.decode,
+    ...(masked ? {
+      grammars_compiled: s.grammars_compiled ?? null, compile_ms: round(s.compile_ms), tokenizer_info_ms: round(s.tokenizer_info_ms),
+      mask_ms_per_step: round(s.mask_ms_per_step), bitmask_ms_per_step: round(s.bitmask_ms / steps), apply_ms_per_step: round(s.apply_ms / steps),
+      wait_ms_per_step: round(s.wait_ms / steps), critical_ms_per_step: round(s.critical_ms_per_step),
+      // Upper bound of the overhead: all mask work counted as if it delayed the step (the bitmask part runs during it).
+      mask_share: round(s.mask_ms_per_step / stepMs, 5),
+      critical_share: round(s.critical_ms_per_step / stepMs, 5),
+    } : {}),
   };
 }
 
@@ -113,34 +84,20 @@ async function main() {
   const args = process.argv.slice(2);
   const modelDir = option(args, '--model-dir', process.env.QWEN_GEN_BENCH_DIR);
   if (!modelDir) throw new Error('--model-dir DIR is required (a Qwen3-0.6B-shaped model folder)');
-  const result = await measureStructuredOverhead({
-    modelDir,
-    batchSize: Number(option(args, '--batch-size', 8)),
-    requests: option(args, '--requests', undefined) === undefined ? undefined : Number(option(args, '--requests')),
-    maxTokens: Number(option(args, '--max-tokens', 32)),
-    threads: option(args, '--threads', undefined),
-    repeat: Number(option(args, '--repeat', 1)),
-    dtype: option(args, '--dtype', undefined),
-    keep: args.includes('--keep'),
-  });
-  for (const run of result.runs) {
-    process.stdout.write(
-      `${run.constrained ? 'constrained  ' : 'unconstrained'} ${run.steps} decode steps (batch sizes ${JSON.stringify(run.histogram)}), ` +
-        `${run.stepMs.toFixed(1)} ms/step, wall ${run.wallSeconds.toFixed(1)} s` +
-        (run.constrained
-          ? `; mask ${run.structured.mask_ms_per_step} ms/step (bitmask ${run.structured.bitmask_ms} ms, apply ${run.structured.apply_ms} ms, ` +
-            `waited ${run.structured.wait_ms} ms in all), critical path ${run.structured.critical_ms_per_step} ms/step`
-          : '') +
-        `\n  ${run.command}\n`,
-    );
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-gen-structured-bench-'));
+  const settings = {
+    modelDir, workDir, batchSize: Number(option(args, '--batch-size', 8)), maxTokens: Number(option(args, '--max-tokens', 32)),
+    threads: option(args, '--threads', undefined), dtype: option(args, '--dtype', undefined),
+    ...(option(args, '--requests', undefined) !== undefined ? { requests: Number(option(args, '--requests')) } : {}),
+  };
+  try {
+    for (const constrained of [true, false]) {
+      const r = await structuredRun({ ...settings, constrained });
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+    }
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
-  process.stdout.write(
-    `mask work per decode step at batch ${result.batchSize}: ${result.maskMsPerStep.toFixed(2)} ms ` +
-      `(bitmask ${result.bitmaskMsPerStep.toFixed(2)}, apply ${result.applyMsPerStep.toFixed(2)}) = ` +
-      `${(100 * result.maskShareOfStep).toFixed(2)} % of the step (median ${result.constrainedStepMs.toFixed(1)} ms) if none of it overlapped the step; ` +
-      `on the critical path (apply ${result.applyMsPerStep.toFixed(2)} + wait ${result.waitMsPerStep.toFixed(2)}) ${result.criticalMsPerStep.toFixed(2)} ms = ` +
-      `${(100 * result.criticalShareOfStep).toFixed(2)} % (target ≤ 5 %); constrained / unconstrained step time per pair ${result.stepRatios.map((r) => r.toFixed(3)).join(', ')}\n`,
-  );
 }
 
 if (require.main === module) {
@@ -150,4 +107,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { measureStructuredOverhead };
+module.exports = { structuredRun, workload, CONSTRAINTS };

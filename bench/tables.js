@@ -211,7 +211,32 @@ function renderOptionsTable(entries, wanted, { measuredOnly = false } = {}) {
   ].join('\n');
 }
 
-const RENDERERS = { compare: renderCompare, 'decode-step': renderDecodeStep, denormals: renderDenormals, 'batch-sweep': renderBatchSweep,
+function renderStructured(r) {
+  const c = r.summary.constrained;
+  const u = r.summary.unconstrained;
+  const ms = (e, figure) => (e?.complete ? range(e[figure], 2, ' ms') : 'n/a');
+  const rows = [
+    ['decode step', c.complete ? range(c.decode_ms_per_step, 1, ' ms') : unfinished(c, r.settings), u.complete ? range(u.decode_ms_per_step, 1, ' ms') : unfinished(u, r.settings)],
+    ['grammar bitmasks (overlap the step on the direct runtime)', ms(c, 'bitmask_ms_per_step'), '—'],
+    ['applying the masks (between steps)', ms(c, 'apply_ms_per_step'), '—'],
+    ['waiting for bitmasks the step did not hide', ms(c, 'wait_ms_per_step'), '—'],
+    ['**critical path** (applying + waiting), share of the step', c.complete ? `${range(c.critical_ms_per_step, 2, ' ms')}, **${pct(c.critical_share?.median)}**` : 'n/a', '—'],
+    ['all mask work, share of the step (if none of it overlapped)', c.complete ? `${range(c.mask_ms_per_step, 2, ' ms')}, ${pct(c.mask_share?.median)}` : 'n/a', '—'],
+    ['compiling the grammars, once per run (+ tokenizer view)', c.complete ? `${range(c.compile_ms, 0, ' ms')} (+ ${range(c.tokenizer_info_ms, 0, ' ms')})` : 'n/a', '—'],
+    ['wall (load included)', c.complete ? range(c.wall_s, 1, ' s') : 'n/a', u.complete ? range(u.wall_s, 1, ' s') : 'n/a'],
+  ];
+  const w = r.workload;
+  const verdict = c.complete && c.critical_share ? (c.critical_share.median <= r.target_critical_share ? 'met' : '**not met**') : 'not measured';
+  return [
+    `Structured outputs, ${r.dtype}: ${w.requests} requests at batch ${w.batch_size}, ${w.max_tokens} tokens each (min_tokens = max_tokens), ${w.what}; per decode step, medians of the constrained runs (each figure against that run's own step).`,
+    '',
+    table(['per decode step', 'every row constrained', 'no constraint'], rows),
+    '',
+    `Constrained ÷ unconstrained decode step: ${times(r.step_ratio)}. Target (issue 20): the critical path ≤ ${pct(r.target_critical_share)} of the step — ${verdict}.`,
+  ].join('\n');
+}
+
+const RENDERERS = { structured: renderStructured, compare: renderCompare, 'decode-step': renderDecodeStep, denormals: renderDenormals, 'batch-sweep': renderBatchSweep,
   shared: renderShared, 'prefill-rss': renderPrefillRss, 'decode-b1': renderDecodeB1 };
 
 const QUICK_NOTE = '**Quick run (small model): plumbing only, not a measurement of the 0.6B shape.**\n\n';

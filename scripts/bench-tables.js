@@ -4,7 +4,8 @@
 //   node scripts/bench-tables.js            rewrite the marked blocks
 //   node scripts/bench-tables.js --check    exit 1 (and name the blocks) if a block differs from its results
 // A block is `<!-- bench-table: KEY[,KEY…] -->` … `<!-- /bench-table -->`; KEY is a results file's key (compare/long/fp32,
-// options/q4, decode-step, denormals/fp32, batch-sweep/W64/q4, shared/fp32, prefill-rss/fp32, decode-b1/fp32) or `index`.
+// options/q4, decode-step, denormals/fp32, batch-sweep/W64/q4, shared/fp32, prefill-rss/fp32, decode-b1/fp32,
+// structured/fp32) or `index`.
 // Each key is filled from the newest results file under bench/results/ with that key (quick runs and labelled runs, e.g.
 // "sanity", are never used); a key without one says so and names the command that produces it. A block of options/<dtype>
 // keys is one table whose every row (option, dtype) comes from the newest file that measured it.
@@ -76,7 +77,7 @@ function regenerate(text, results) {
 }
 
 /** The README headings whose sections hold no typed measurement (each up to the next heading of its level or above). */
-const MEASURED_SECTIONS = Object.freeze(['## Performance', '### Quantized models: session options and derived graphs']);
+const MEASURED_SECTIONS = Object.freeze(['## Performance', '### Quantized models: session options and derived graphs', '## Structured outputs']);
 
 /** [start, end) of a section of `readme` from its heading line to the next heading of the same level or above. */
 function sectionRange(readme, heading) {

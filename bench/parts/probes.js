@@ -287,4 +287,4 @@ async function decodeBatchOne({ opts, dtype, log, workDir, machine }) {
   };
 }
 
-module.exports = { decodeStep, denormals, batchSweep, shared, prefillRss, decodeBatchOne, stats };
+module.exports = { decodeStep, denormals, batchSweep, shared, prefillRss, decodeBatchOne, stats, gqaModel, modelRecord, shapeOf };

@@ -24,10 +24,9 @@ export interface RuntimeSessionSettings {
 }
 
 /**
- * Flushing denormals to zero (`session.set_denormal_as_zero`) is off: measured on the 0.6B GroupQueryAttention shape,
- * batch 8 with 512 cached tokens, the direct runtime's decode step took 245 ms with it and 214 ms without (no gain once
- * the per-step copies are gone), and without it the numerics are those of onnxruntime's defaults, which transformers.js
- * uses. `QWEN_GEN_DENORMAL_AS_ZERO=1` turns it on, for measurements.
+ * Flushing denormals to zero (`session.set_denormal_as_zero`) is off: the numerics are those of onnxruntime's defaults,
+ * which transformers.js uses. The decision's measurement is `node bench/run.js denormals` (README, Denormals: a table
+ * generated from its results file). `QWEN_GEN_DENORMAL_AS_ZERO=1` turns it on, for measurements.
  */
 export function denormalAsZero(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.QWEN_GEN_DENORMAL_AS_ZERO === '1';
@@ -44,11 +43,9 @@ export function prepackingFor(env: NodeJS.ProcessEnv = process.env): boolean {
 /**
  * Spinning (`session.intra_op.allow_spinning`) is off. onnxruntime's intra-op worker threads spin after each parallel
  * section before they sleep (its default); a decode step has hundreds of sections, and on a machine where anything else
- * runs the spinning thread takes the core the working one needs. Measured on the long workload, 0.6B shape, 2 threads,
- * back to back: quiet machine, decode 64-65 ms/step with spinning, 67-69 without (q4; fp32 109 vs 115-118); two busy
- * processes beside it, 171-182 vs 138-165 ms (q4); other users' load (load average 3-4), 177-214 vs 103-118 ms (q4),
- * 337-364 vs 115-194 ms (fp32), and 30-40 % less CPU time. `QWEN_GEN_SPINNING=1` turns it on (a dedicated machine gains
- * ~5 % of decode); `QWEN_GEN_SPINNING=0` is the default.
+ * runs the spinning thread takes the core the working one needs. On a quiet machine spinning gains a little:
+ * `node bench/run.js options` measures it (README, Quantized models: a generated table); the runs under load that
+ * decided it are in docs/quantized-options.md. `QWEN_GEN_SPINNING=1` turns it on; `QWEN_GEN_SPINNING=0` is the default.
  */
 export function allowSpinning(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.QWEN_GEN_SPINNING === '1';

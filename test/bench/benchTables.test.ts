@@ -16,7 +16,10 @@ const tables = require('../../scripts/bench-tables.js') as {
   missingSections: (readme: string) => string[];
   DOCUMENTS: string[];
 };
-const { summarizeRuns } = require('../../bench/summary.js') as { summarizeRuns: (runs: Run[], o?: { usefulTokens?: number }) => Record<string, Record<string, unknown>> };
+const { summarizeRuns, ratio } = require('../../bench/summary.js') as {
+  summarizeRuns: (runs: Run[], o?: { usefulTokens?: number }) => Record<string, Record<string, unknown>>;
+  ratio: (summary: Record<string, unknown>, a: string, b: string, figure?: string) => number | null;
+};
 const { renderResult } = require('../../bench/tables.js') as { renderResult: (r: Result, o: { file: string | null }) => string };
 const { optionComparison } = require('../../bench/optionChoices.js') as {
   optionComparison: (name: string, summary: Record<string, Record<string, unknown>>, shipped: LastRun | null, alternative: LastRun | null) => Record<string, unknown>;
@@ -58,6 +61,8 @@ describe('README performance tables and bench/results', () => {
     expect(tables.unbackedMeasurements(readme)).toEqual([]);
     // The session-option decisions are a generated table in the Quantized models section.
     expect(readme).toMatch(/### Quantized models: session options and derived graphs\n[\s\S]*<!-- bench-table: options\/fp32,options\/q8,options\/q4 -->/);
+    // The structured-output overhead (issue 20's target) is a generated table in the Structured outputs section.
+    expect(readme).toMatch(/## Structured outputs\n[\s\S]*<!-- bench-table: structured\/fp32 -->[\s\S]*\n## Output\n/);
   });
 
   test('negative controls: an edited figure inside a block, and a figure typed outside one, are both caught', () => {
@@ -78,6 +83,9 @@ describe('README performance tables and bench/results', () => {
       .map((m) => m.match)).toEqual(['3.1×']);
     expect(tables.unbackedMeasurements(readme.replace('| fp32, fp16 | `MatMul` / `Gemm` | on |', '| fp32, fp16 | `MatMul` / `Gemm` | on (load 2.4 s) |'))
       .map((m) => m.match)).toEqual(['2.4 s']);
+    // … and into the Structured outputs section.
+    expect(tables.unbackedMeasurements(readme.replace('**Overhead.** `node bench/run.js structured`', '**Overhead.** (0.87 % of the step) `node bench/run.js structured`'))
+      .map((m) => m.match)).toEqual(['0.87 %']);
     // A covered section renamed away is named, not silently dropped from the rule.
     expect(tables.missingSections(readme.replace('### Quantized models: session options and derived graphs', '### Quantized files'))).toEqual(['### Quantized models: session options and derived graphs']);
   });
@@ -238,5 +246,44 @@ describe('session-option table rules (part options)', () => {
     expect(rowOf(text, 'MatMulNBits accuracy level')).toContain('--options accuracy-level');
     expect(text).toContain('older.json');
     expect(text).toContain('newer.json');
+  });
+});
+
+describe('structured-output table rules (part structured)', () => {
+  const structuredRun = (engine: string, stepMs: number, criticalMs: number, finished = true, status = 'ok') => ({
+    engine, finished, status, wall_s: 20, cpu_s: 40, peak_rss_bytes: 4e9, decode_ms_per_step: stepMs,
+    ...(engine === 'constrained' ? { mask_ms_per_step: criticalMs + 3, bitmask_ms_per_step: 3, apply_ms_per_step: criticalMs, wait_ms_per_step: 0,
+      critical_ms_per_step: criticalMs, mask_share: (criticalMs + 3) / stepMs, critical_share: criticalMs / stepMs, compile_ms: 50, tokenizer_info_ms: 250 } : {}),
+  });
+  const structuredResult = (runs: ReturnType<typeof structuredRun>[]) => {
+    const summary = summarizeRuns(runs as unknown as Run[], { figures: ['wall_s', 'cpu_s', 'decode_ms_per_step', 'mask_ms_per_step', 'bitmask_ms_per_step',
+      'apply_ms_per_step', 'wait_ms_per_step', 'critical_ms_per_step', 'mask_share', 'critical_share', 'compile_ms', 'tokenizer_info_ms'] } as never);
+    const base = compareResult([]);
+    return { ...base, name: 'structured-fp32', key: 'structured/fp32', part: 'structured', dtype: 'fp32', command: 'node bench/run.js structured --dtype fp32 --reps 3 --threads 2',
+      workload: { requests: 24, batch_size: 8, max_tokens: 32, what: 'test' }, target_critical_share: 0.05,
+      engines: { constrained: { label: 'every row constrained' }, unconstrained: { label: 'no constraint' } },
+      step_ratio: ratio(summary, 'constrained', 'unconstrained', 'decode_ms_per_step'), runs, summary };
+  };
+
+  test('the critical path\'s median share of the step against the 5 % target, ranges of the repetitions', () => {
+    const text = renderResult(structuredResult([structuredRun('constrained', 100, 2), structuredRun('unconstrained', 98, 0),
+      structuredRun('constrained', 110, 4), structuredRun('unconstrained', 105, 0), structuredRun('constrained', 120, 3), structuredRun('unconstrained', 112, 0)]) as never, { file: null });
+    // Shares per run: 2/100, 4/110, 3/120 — the median is 3/120 = 2.5 %.
+    expect(text).toContain('3.00 ms (2.00–4.00), **2.5 %**');
+    expect(text).toContain('| decode step | 110.0 ms (100.0–120.0) | 105.0 ms (98.0–112.0) |');
+    expect(text).toContain('Constrained ÷ unconstrained decode step: 1.05×');
+    expect(text).toMatch(/≤ 5\.0 % of the step — met\./);
+    const slow = renderResult(structuredResult([structuredRun('constrained', 100, 8), structuredRun('unconstrained', 98, 0),
+      structuredRun('constrained', 100, 9), structuredRun('unconstrained', 98, 0), structuredRun('constrained', 100, 7), structuredRun('unconstrained', 98, 0)]) as never, { file: null });
+    expect(slow).toContain('— **not met**.');
+  });
+
+  test('an unfinished constrained run gives no share, no ratio and no verdict (negative control above: all finished)', () => {
+    const text = renderResult(structuredResult([structuredRun('constrained', 100, 2), structuredRun('unconstrained', 98, 0),
+      structuredRun('constrained', 100, 2, false, 'exit 1'), structuredRun('unconstrained', 98, 0), structuredRun('constrained', 100, 2), structuredRun('unconstrained', 98, 0)]) as never, { file: null });
+    expect(text).toContain('**unfinished** (1 of 3 runs: exit 1)');
+    expect(text).not.toMatch(/\*\*\d+\.\d %\*\*/);
+    expect(text).toContain('Constrained ÷ unconstrained decode step: —');
+    expect(text).toContain('— not measured.');
   });
 });
