@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
+import { processIsAlive } from '../processAlive';
 
 /** Points of a takeover at which another process may act; tests pause there to widen the races (see OutputLock.acquire). */
 export type TakeoverPoint = 'judged-stale' | 'claimed' | 'replaced';
@@ -47,7 +48,7 @@ export class OutputLock {
       if (createExclusive(lockFile, content)) return new OutputLock(file, lockFile, content);
       const current = readState(lockFile);
       if (!current) continue; // released meanwhile
-      if (current.pid !== null && isAlive(current.pid)) throw busy(file, lockFile, current.pid);
+      if (current.pid !== null && processIsAlive(current.pid)) throw busy(file, lockFile, current.pid);
       options.atPoint?.('judged-stale');
       const outcome = takeOver(lockFile, current, content, options);
       if (outcome === 'won') return new OutputLock(file, lockFile, content);
@@ -97,8 +98,8 @@ function takeOver(lockFile: string, stale: FileState, content: string, options: 
     }
     const claimant = readState(claimFile);
     if (!claimant) continue; // its claimant finished meanwhile: claim again (and find the lock changed)
-    if (claimant.pid !== null && isAlive(claimant.pid)) {
-      const finished = waitUntil(() => readState(claimFile)?.identity !== claimant.identity || !isAlive(claimant.pid!));
+    if (claimant.pid !== null && processIsAlive(claimant.pid)) {
+      const finished = waitUntil(() => readState(claimFile)?.identity !== claimant.identity || !processIsAlive(claimant.pid!));
       return finished ? 'retry' : claimant.pid;
     }
     // Its claimant died mid-takeover: claim that claim.
@@ -164,16 +165,6 @@ function readState(file: string): FileState | null {
     return { identity: `${fs.fstatSync(fd).ino}\n${content}`, content, pid: Number.isSafeInteger(pid) && pid > 0 ? pid : null };
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

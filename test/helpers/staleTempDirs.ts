@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { processIsAlive } from '../../src/processAlive';
 
 /**
  * Test temp folders are named `qwen-gen-test-<pid>-<prefix>-XXXXXX` after the process that made them (a jest worker), which
@@ -19,18 +20,9 @@ export function removeStaleTempDirs(root = os.tmpdir()): string[] {
   const removed: string[] = [];
   for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
     const owner = TEMP_DIR_PATTERN.exec(entry.name);
-    if (!owner || !entry.isDirectory() || isAlive(Number(owner[1]))) continue;
+    if (!owner || !entry.isDirectory() || processIsAlive(Number(owner[1]))) continue;
     fs.rmSync(path.join(root, entry.name), { recursive: true, force: true });
     removed.push(entry.name);
   }
   return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
