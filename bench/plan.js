@@ -21,22 +21,23 @@ const W64_ENGINES = ['qwen-gen', 'llama.cpp'];
 /**
  * The plan, in order. Each step writes one results file (`key`) and names the engines that file must hold to count as
  * done. `minutes`: the estimated duration at full size with 3 repetitions (denormals: 5 probes each way) on the 2-core
- * machine when nothing else runs, from the measurements of issue 19 and the bench's earlier runs (bench/README.md).
+ * machine when nothing else runs, from the durations of the plan's run on 2026-12-07 (bench/README.md); the rest from
+ * earlier estimates.
  */
 function planSteps() {
   const steps = [];
-  const optionsMinutes = { fp32: 6, q8: 10, q4: 15 };
+  const optionsMinutes = { fp32: 5, q8: 8, q4: 12 };
   for (const dtype of ['fp32', 'q8', 'q4']) {
     steps.push({ id: `options-${dtype}`, key: `options/${dtype}`, args: ['options', '--dtype', dtype], minutes: optionsMinutes[dtype],
       engines: ['shipped', ...optionsFor(dtype).map((o) => OPTIONS[o].config)] });
   }
-  steps.push({ id: 'decode-step', key: 'decode-step', args: ['decode-step', '--dtype', 'fp32,q8,q4'], minutes: 6,
+  steps.push({ id: 'decode-step', key: 'decode-step', args: ['decode-step', '--dtype', 'fp32,q8,q4'], minutes: 2,
     engines: ['fp32/direct', 'q8/direct', 'q4/direct'] });
-  steps.push({ id: 'denormals-fp32', key: 'denormals/fp32', args: ['denormals', '--dtype', 'fp32'], minutes: 10, engines: ['kept', 'flushed'], reps: 5 });
-  steps.push({ id: 'prefill-rss-fp32', key: 'prefill-rss/fp32', args: ['prefill-rss', '--dtype', 'fp32'], minutes: 3, engines: ['qwen-gen'] });
-  steps.push({ id: 'structured-fp32', key: 'structured/fp32', args: ['structured', '--dtype', 'fp32'], minutes: 5, engines: ['constrained', 'unconstrained'] });
-  steps.push({ id: 'decode-b1-fp32', key: 'decode-b1/fp32', args: ['decode-b1', '--dtype', 'fp32'], minutes: 3, engines: ['qwen-gen'] });
-  const longMinutes = { fp32: 51, q8: 45, q4: 45 };
+  steps.push({ id: 'denormals-fp32', key: 'denormals/fp32', args: ['denormals', '--dtype', 'fp32'], minutes: 3, engines: ['kept', 'flushed'], reps: 5 });
+  steps.push({ id: 'prefill-rss-fp32', key: 'prefill-rss/fp32', args: ['prefill-rss', '--dtype', 'fp32'], minutes: 1, engines: ['qwen-gen'] });
+  steps.push({ id: 'structured-fp32', key: 'structured/fp32', args: ['structured', '--dtype', 'fp32'], minutes: 2, engines: ['constrained', 'unconstrained'] });
+  steps.push({ id: 'decode-b1-fp32', key: 'decode-b1/fp32', args: ['decode-b1', '--dtype', 'fp32'], minutes: 1, engines: ['qwen-gen'] });
+  const longMinutes = { fp32: 22, q8: 20, q4: 19 };
   for (const dtype of ['fp32', 'q8', 'q4']) {
     steps.push({ id: `compare-long-${dtype}`, key: `compare/long/${dtype}`, minutes: longMinutes[dtype], engines: LONG_ENGINES, llama: true,
       args: ['compare', '--workload', 'long', '--dtype', dtype, '--engines', LONG_ENGINES.join(',')] });
@@ -44,7 +45,7 @@ function planSteps() {
   // transformers.js on W64 only on fp32 (its GQA run once did not finish in 25 min: a 2-hour limit per run there).
   steps.push({ id: 'compare-W64-fp32', key: 'compare/W64/fp32', minutes: 315, engines: W64_FP32_ENGINES, llama: true,
     args: ['compare', '--workload', 'W64', '--dtype', 'fp32', '--engines', W64_FP32_ENGINES.join(','), '--time-limit', '7200'] });
-  for (const [dtype, minutes] of [['q8', 24], ['q4', 20]]) {
+  for (const [dtype, minutes] of [['q8', 14], ['q4', 9]]) {
     steps.push({ id: `compare-W64-${dtype}`, key: `compare/W64/${dtype}`, minutes, engines: W64_ENGINES, llama: true,
       args: ['compare', '--workload', 'W64', '--dtype', dtype, '--engines', W64_ENGINES.join(',')] });
   }
