@@ -7,9 +7,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { runMeasuredNode } = require('./measuredChild');
-
-const REPO = path.join(__dirname, '..');
-const CLI = path.join(REPO, 'bin', 'qwen-gen.js');
+const { round, REPO, CLI } = require('./engines');
 
 /**
  * The constraints cycle through four kinds: a JSON object holding an array of free strings (inside a string almost every
@@ -33,8 +31,6 @@ function workload(requests, maxTokens, constrained) {
     return JSON.stringify(constrained ? { ...line, ...CONSTRAINTS[i % CONSTRAINTS.length] } : { ...line, ignore_eos: true });
   }).join('\n') + '\n';
 }
-
-const round = (x, digits = 3) => (x == null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 /**
  * One qwen-gen CLI run of the workload, constrained or not (greedy, its report read). Never throws for the run's own
