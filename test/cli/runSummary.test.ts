@@ -37,7 +37,8 @@ test('interrupted (SIGINT once the first line is out): exit 130, the gate "not a
     }
   });
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  // 'close', not 'exit': at 'exit' stdout and stderr may not be read to their end yet.
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   expect(code).toBe(130);
   const written = parseJsonl(stdout);
   const notDone = 40 - written.length;

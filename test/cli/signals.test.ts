@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN } from '../helpers/cli';
@@ -40,7 +41,12 @@ test('SIGTERM while stdin is a pipe whose writer is still open: exit 130 at once
   });
   // One complete request is written and the pipe stays open, as `(cat p.jsonl; sleep 600) | qwen-gen` would.
   child.stdin.write('{"id":"a","prompt":"Hello"}\n');
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // The exit, and stdout and stderr read to their end (at 'exit' they may not be yet).
+  const exited = Promise.all([
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+    once(child.stdout, 'close'),
+    once(child.stderr, 'close'),
+  ]).then(([exit]) => exit);
   await readingInput;
   child.kill('SIGTERM');
   // Without the fix the run waits for the writer to close its end: give it a minute, then close it (the old run then

@@ -35,7 +35,8 @@ interface Contender {
 function startContender(file: string, mode: 'atomic' | 'naive', go: string, seed: number, crashAt?: string): Contender {
   const child = spawn(process.execPath, [CONTENDER, file, mode, go, String(seed), ...(crashAt ? [crashAt] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
   const contender = { pid: child.pid!, child, stdout: '', stderr: '' } as Contender;
-  contender.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': at 'exit' the child's stderr may not be read to its end yet (what a loser printed would be missing).
+  contender.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
   let ready = (): void => undefined;
   let decided = (): void => undefined;
   contender.ready = new Promise((resolve) => (ready = resolve));
