@@ -45,11 +45,13 @@ export class OutputTarget {
     // Existence, folder and identity (not the input, not the report) were checked by checkWrittenPaths before the input was read.
     const existing = statOrNull(file);
     if (existing && options.resume) checkAccess(file, fs.constants.R_OK | fs.constants.W_OK, `cannot resume output file ${file}`);
-    const lock = OutputLock.acquire(file);
+    // A device or a FIFO (`-o /dev/null`) is not a file two runs could corrupt, and its folder is not ours to write a
+    // lock into (a user cannot create /dev/null.lock).
+    const lock = isSpecialFile(file) ? null : OutputLock.acquire(file);
     try {
       return new OutputTarget(options, options.resume && existing ? await resumeStateFor(file, format) : null, lock);
     } catch (error) {
-      lock.release();
+      lock?.release();
       throw error;
     }
   }
