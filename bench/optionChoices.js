@@ -9,7 +9,7 @@ const { tokenAgreement } = require('./figures');
 /** Every variable that changes what qwen-gen's session or derived graph is: cleared for every configuration, so the
  * shipped one is the default and each alternative differs from it by its own switch only. */
 const SWITCH_VARIABLES = Object.freeze(['QWEN_GEN_PREPACKING', 'QWEN_GEN_SPINNING', 'QWEN_GEN_ACCURACY_LEVEL', 'QWEN_GEN_ROW_QUANT',
-  'QWEN_GEN_QUANTIZED_LM_HEAD', 'QWEN_GEN_DENORMAL_AS_ZERO', 'QWEN_GEN_SESSION_CONFIG', 'QWEN_GEN_PROFILE', 'QWEN_GEN_RUNTIME']);
+  'QWEN_GEN_QUANTIZED_LM_HEAD', 'QWEN_GEN_SIGNED_WEIGHTS', 'QWEN_GEN_DENORMAL_AS_ZERO', 'QWEN_GEN_SESSION_CONFIG', 'QWEN_GEN_PROFILE', 'QWEN_GEN_RUNTIME']);
 
 const rewritesOf = (report) => (report?.model?.derived_graph?.rewrites ?? []).map((r) => r.name);
 const sessionOf = (report) => report?.model?.runtime?.session_options ?? null;
@@ -45,6 +45,11 @@ const OPTIONS = Object.freeze({
     config: 'lm-head-float', dtypes: ['q8', 'q4'], env: { QWEN_GEN_QUANTIZED_LM_HEAD: '0' }, derived: true,
     label: 'lm_head', shipped: '8-bit MatMulNBits', alternative: 'the float tied embedding (Gemm)',
     applied: (r) => r != null && !rewritesOf(r).includes('quantized_lm_head'), shippedApplied: (r) => rewritesOf(r).includes('quantized_lm_head'),
+  },
+  'signed-weights': {
+    config: 'signed-weights-off', dtypes: ['q8'], env: { QWEN_GEN_SIGNED_WEIGHTS: '0' }, derived: true,
+    label: 'uint8 MatMulInteger weights', shipped: 'int8 copies (uint8 × int8, VNNI)', alternative: 'the file\'s uint8 (uint8 × uint8)',
+    applied: (r) => r != null && !rewritesOf(r).includes('signed_8bit_weights'), shippedApplied: (r) => rewritesOf(r).includes('signed_8bit_weights'),
   },
 });
 const OPTION_NAMES = Object.freeze(Object.keys(OPTIONS));

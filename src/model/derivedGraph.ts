@@ -5,7 +5,9 @@
  * - `gathered_logits` (gatheredLogitsPlan.ts): logits computed only at the one position per row that is read;
  * - `matmulnbits_accuracy_level` and `row_wise_activation_quantization` (quantizedKernelRewrites.ts): the quantized
  *   weight kernels run in int8 compute, and dynamically quantized graphs quantize each row on its own, so they can run
- *   batched.
+ *   batched;
+ * - `quantized_lm_head` (quantizedLmHead.ts): an 8-bit copy of a float vocabulary projection in a quantized graph;
+ * - `signed_8bit_weights` (signedWeights.ts): uint8 MatMulInteger weights as int8 (exact), on CPUs with VNNI.
  *
  * The derived file `<name>.qwen-gen.onnx` sits in the model's own folder, so relative external-data locations resolve
  * the same (onnxruntime refuses external data reached through a path that leaves the model's folder); it holds no
@@ -22,9 +24,11 @@ import { GatheredLogitsPlan, planGatheredLogits } from './gatheredLogitsPlan';
 import { writeGatheredLogitsModel } from './gatheredLogitsWriter';
 import { DEFAULT_KERNEL_REWRITES, KernelRewrite, KernelRewriteOptions, QUANTIZED_LINEAR_OPS, rewriteQuantizedKernels } from './quantizedKernelRewrites';
 import { LmHeadPlan, planQuantizedLmHead, withQuantizedLmHead, writeQuantizedLmHead } from './quantizedLmHead';
+import { planSignedWeights, SignedWeightsPlan, writeSignedWeights } from './signedWeights';
+import { cpuHasVnni } from '../cpuFeatures';
 
 export const DERIVED_GRAPH_SUFFIX = '.qwen-gen.onnx';
-/** The derived graph's own weights (the quantized lm_head), beside it. */
+/** The derived graph's own weights (the quantized lm_head, the int8 copies of uint8 weights), beside it. */
 export const DERIVED_DATA_SUFFIX = '.qwen-gen.onnx_data';
 /** Files written by earlier versions under another name; never read. */
 const OLD_DERIVED_SUFFIXES = ['.qwen-gen-gather.onnx'];
@@ -45,9 +49,15 @@ export const DEFAULT_DERIVED_GRAPH: DerivedGraphOptions = Object.freeze({ gather
 /**
  * The rewrites qwen-gen applies to a graph: logits gathering unless the graph keeps only the last logits itself
  * (num_logits_to_keep), and the kernel rewrites. For measurements, `QWEN_GEN_ACCURACY_LEVEL=0` leaves MatMulNBits as the
- * file has it and `QWEN_GEN_ROW_QUANT=0` leaves dynamic quantization per batch (the graph then runs at batch size 1).
+ * file has it, `QWEN_GEN_ROW_QUANT=0` leaves dynamic quantization per batch (the graph then runs at batch size 1),
+ * `QWEN_GEN_QUANTIZED_LM_HEAD=0` keeps the float vocabulary projection and `QWEN_GEN_SIGNED_WEIGHTS=0` keeps uint8
+ * weights (which stay anyway on a CPU without VNNI).
  */
-export function derivedGraphOptions(graph: { hasLogitsToKeep: boolean }, env: NodeJS.ProcessEnv = process.env): DerivedGraphOptions {
+export function derivedGraphOptions(
+  graph: { hasLogitsToKeep: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+  hasVnni: () => boolean = cpuHasVnni,
+): DerivedGraphOptions {
   const level = env.QWEN_GEN_ACCURACY_LEVEL === undefined ? DEFAULT_KERNEL_REWRITES.matMulNBitsAccuracyLevel : Number(env.QWEN_GEN_ACCURACY_LEVEL);
   return {
     gatherLogits: !graph.hasLogitsToKeep,
@@ -55,11 +65,12 @@ export function derivedGraphOptions(graph: { hasLogitsToKeep: boolean }, env: No
       matMulNBitsAccuracyLevel: Number.isInteger(level) && level >= 0 && level <= 4 ? level : DEFAULT_KERNEL_REWRITES.matMulNBitsAccuracyLevel,
       rowWiseActivationQuantization: env.QWEN_GEN_ROW_QUANT !== '0',
       quantizedLmHead: env.QWEN_GEN_QUANTIZED_LM_HEAD !== '0',
+      signedWeights: env.QWEN_GEN_SIGNED_WEIGHTS !== '0' && hasVnni(),
     },
   };
 }
 
-export type DerivedRewriteName = 'gathered_logits' | 'quantized_lm_head' | KernelRewrite['name'];
+export type DerivedRewriteName = 'gathered_logits' | 'quantized_lm_head' | 'signed_8bit_weights' | KernelRewrite['name'];
 
 export interface DerivedRewrite {
   name: DerivedRewriteName;
@@ -105,6 +116,8 @@ interface Planned {
   gather: GatheredLogitsPlan | null;
   /** The quantized lm_head, whose weights go to the derived data file. */
   lmHead: LmHeadPlan | null;
+  /** The int8 copies of uint8 weights, after the lm_head in the derived data file. */
+  signed: SignedWeightsPlan | null;
   plan: DerivedGraphPlan;
 }
 
@@ -153,12 +166,28 @@ async function planFrom(onnxPath: string, options: DerivedGraphOptions): Promise
       }
     } else gatherReason = planned.reason;
   }
+  // After the head is planned: this rewrite replaces fields in place and appends, so the gather plan's indices hold.
+  let signed: SignedWeightsPlan | null = null;
+  if (options.kernels?.signedWeights) {
+    const dataFile = path.basename(derivedDataPath(onnxPath));
+    const result = planSignedWeights(layout, onnxPath, dataFile, lmHead?.dataBytes ?? 0);
+    skipped.push(...result.skipped.map((reason) => `signed_8bit_weights: ${reason}`));
+    if (result.plan) {
+      signed = result.plan;
+      layout = result.plan.layout;
+      rewrites.push({
+        name: 'signed_8bit_weights',
+        nodes: result.plan.nodes,
+        detail: `${result.plan.copies.length} uint8 MatMulInteger weight(s) stored as int8 (w − 128, zero point − 128: the same integer products) in ${dataFile}, for onnxruntime's uint8 × int8 (VNNI) kernel`,
+      });
+    }
+  }
   const opTypes = opTypeCounts(layout.graphFields.filter((_, index) => !gather?.removedNodeFields.has(index)));
   for (const node of gather?.newNodes ?? []) {
     const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}:${node.opType}` : String(node.opType);
     opTypes[key] = (opTypes[key] ?? 0) + 1;
   }
-  return { layout, gather, lmHead, plan: { path: derivedGraphPath(onnxPath), rewrites, opTypes, gatherReason, skipped } };
+  return { layout, gather, lmHead, signed, plan: { path: derivedGraphPath(onnxPath), rewrites, opTypes, gatherReason, skipped } };
 }
 
 /** The rewrites a derived graph of `onnxPath` would get with these options (reads the graph's small fields only). */
@@ -192,8 +221,9 @@ export async function ensureDerivedGraph(onnxPath: string, options: DerivedGraph
   const tempDataPath = `${dataPath}${suffix}`;
   try {
     // The data first: a graph is never renamed into place before the weights it references.
-    if (planned.lmHead) {
-      await writeQuantizedLmHead(planned.lmHead, tempDataPath);
+    if (planned.lmHead || planned.signed) {
+      if (planned.lmHead) await writeQuantizedLmHead(planned.lmHead, tempDataPath);
+      if (planned.signed) await writeSignedWeights(planned.signed, tempDataPath, !planned.lmHead);
       await fsp.rename(tempDataPath, dataPath);
     }
     const metadata = { [DERIVED_GRAPH_METADATA_KEY]: key, [REWRITES_METADATA_KEY]: JSON.stringify(rewrites) };
@@ -211,7 +241,7 @@ const REWRITES_METADATA_KEY = 'qwen-gen.derived-rewrites';
 
 /** The derived data file exists when a rewrite needs it (a deleted data file makes the graph derive again). */
 async function dataFileReady(onnxPath: string, rewrites: DerivedRewrite[]): Promise<boolean> {
-  if (!rewrites.some((r) => r.name === 'quantized_lm_head')) return true;
+  if (!rewrites.some((r) => r.name === 'quantized_lm_head' || r.name === 'signed_8bit_weights')) return true;
   return fsp.stat(derivedDataPath(onnxPath)).then((s) => s.size > 0, () => false);
 }
 

@@ -38,12 +38,18 @@ export interface KernelRewriteOptions {
   rowWiseActivationQuantization: boolean;
   /** In a graph with quantized linear layers, an 8-bit copy of a float vocabulary projection (quantizedLmHead.ts). */
   quantizedLmHead: boolean;
+  /**
+   * uint8 MatMulInteger weights stored as int8 (signedWeights.ts). It depends on the machine (exact only with VNNI), so
+   * the default here is off and derivedGraphOptions turns it on where the CPU has VNNI.
+   */
+  signedWeights: boolean;
 }
 
 export const DEFAULT_KERNEL_REWRITES: KernelRewriteOptions = Object.freeze({
   matMulNBitsAccuracyLevel: 4,
   rowWiseActivationQuantization: true,
   quantizedLmHead: true,
+  signedWeights: false,
 });
 
 /** Op types of quantized linear layers: a graph with any of them is a quantized file (q4, q8, int8, uint8, bnb4, …). */

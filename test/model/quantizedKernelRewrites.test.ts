@@ -8,6 +8,7 @@ import { loadModel } from '../../src/engine/loadModel';
 import { DEFAULT_KERNEL_REWRITES } from '../../src/model/quantizedKernelRewrites';
 import { DtypeName } from '../../src/dtypeFiles';
 import { buildTinyModel } from '../../src/tinymodel';
+import { cpuHasVnni, vnniInCpuinfo } from '../../src/cpuFeatures';
 import { maxAbsDifference } from '../helpers/maxAbsDifference';
 import { tempDir } from '../helpers/testModels';
 
@@ -15,6 +16,9 @@ const { fround, abs, max, floor } = Math;
 const KERNELS_ONLY = { gatherLogits: false, kernels: DEFAULT_KERNEL_REWRITES };
 /** Each rewrite is compared on its own: the float vocabulary projection kept where another rewrite is under test. */
 const FLOAT_LM_HEAD = { QWEN_GEN_QUANTIZED_LM_HEAD: '0' };
+const SIGNED = { gatherLogits: false, kernels: { ...DEFAULT_KERNEL_REWRITES, signedWeights: true } };
+/** uint8 × int8 sums exactly only with VNNI (derivedGraphOptions applies the rewrite only there): comparisons need it. */
+const withVnni = cpuHasVnni() ? test : test.skip;
 
 let workDir: string;
 beforeAll(() => {
@@ -205,6 +209,74 @@ describe.each([
   });
 });
 
+describe.each([
+  ['a zero point, per-tensor scale', { signed: false, perColumn: false }],
+  ['per-column scales and zero points', { signed: false, perColumn: true }],
+])('uint8 weights stored as int8 (%s)', (name, options) => {
+  const slug = name.replace(/[^a-z0-9]+/gi, '-');
+  const rows = 5;
+  let projection: Projection;
+  let unsignedProjection: Projection;
+  let derived: string;
+  let unsignedDerived: string;
+
+  beforeAll(async () => {
+    projection = writeProjection(`signed-${slug}`, options);
+    unsignedProjection = writeProjection(`unsigned-${slug}`, options);
+    const before = fileHash(projection.file);
+    const result = await ensureDerivedGraph(projection.file, SIGNED);
+    if (result.path === null) throw new Error(result.reason);
+    expect(result.rewrites.map((r) => r.name)).toEqual(['row_wise_activation_quantization', 'signed_8bit_weights']);
+    expect(fileHash(projection.file)).toBe(before);
+    derived = result.path;
+    const plain = await ensureDerivedGraph(unsignedProjection.file, KERNELS_ONLY);
+    if (plain.path === null) throw new Error(plain.reason);
+    unsignedDerived = plain.path;
+  });
+
+  test('the weight is read from the derived data file as w − 128 and its zero point is z − 128 (int8)', () => {
+    const graph = decodeGraph(derived);
+    const w = graph.initializer.find((t) => t.name === 'w')!;
+    expect(w.dataType).toBe(onnx.TensorProto.DataType.INT8);
+    const entry = (key: string) => w.externalData.find((e) => e.key === key)?.value;
+    expect(entry('location')).toBe('projection.qwen-gen.onnx_data');
+    const data = fs.readFileSync(path.join(path.dirname(projection.file), 'projection.qwen-gen.onnx_data'));
+    const stored = new Int8Array(data.buffer, data.byteOffset + Number(entry('offset')), Number(entry('length')));
+    expect(stored.length).toBe(projection.k * projection.n);
+    expect(Array.from(stored)).toEqual(Array.from(projection.weights, (v) => v - 128));
+    const zeroPoint = graph.initializer.find((t) => t.name === 'w_zero_point')!;
+    expect(zeroPoint.dataType).toBe(onnx.TensorProto.DataType.INT8);
+    expect(Array.from(new Int8Array(zeroPoint.rawData.buffer, zeroPoint.rawData.byteOffset, zeroPoint.rawData.length))).toEqual(
+      Array.from(projection.weightZeroPoint, (z) => z - 128),
+    );
+  });
+
+  withVnni('gives the uint8 graph\'s outputs bit for bit, and the row-wise reference computed here', async () => {
+    const x = inputRows(projection.k, rows);
+    const signed = await runRows(derived, x, rows, projection.k);
+    expect(Array.from(signed)).toEqual(Array.from(await runRows(unsignedDerived, x, rows, projection.k)));
+    const expected = rowWiseReference(projection, x, rows);
+    for (let i = 0; i < expected.length; i++) expect(abs(signed[i] - expected[i])).toBeLessThanOrEqual(1e-6 * abs(expected[i]));
+  });
+
+  test('negative control: the int8 weight with its zero point left unshifted gives other outputs', async () => {
+    const model = onnx.ModelProto.decode(fs.readFileSync(derived));
+    const zeroPoint = (model.graph as onnx.GraphProto).initializer.find((t) => t.name === 'w_zero_point')!;
+    zeroPoint.rawData = Uint8Array.from(projection.weightZeroPoint);
+    const broken = path.join(path.dirname(projection.file), 'broken.onnx');
+    fs.writeFileSync(broken, onnx.ModelProto.encode(model).finish());
+    const x = inputRows(projection.k, rows);
+    expect(maxAbsDifference(await runRows(broken, x, rows, projection.k), rowWiseReference(projection, x, rows))).toBeGreaterThan(0.01);
+  });
+});
+
+test('the VNNI check reads the flags line of /proc/cpuinfo', () => {
+  expect(vnniInCpuinfo('processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni avx512_bf16\n')).toBe(true);
+  expect(vnniInCpuinfo('flags\t\t: fpu avx2 avx_vnni\n')).toBe(true);
+  expect(vnniInCpuinfo('flags\t\t: fpu sse2 avx2 avx512f\nbugs\t\t: avx512_vnni\n')).toBe(false);
+  expect(vnniInCpuinfo('')).toBe(false);
+});
+
 test('a DynamicQuantizeLinear whose scale is used in another way is left alone, with the reason', async () => {
   const projection = writeProjection('other-use', { signed: true, perColumn: false });
   const model = onnx.ModelProto.decode(fs.readFileSync(projection.file));
@@ -286,6 +358,19 @@ describe('on the builder models (logits against the float model of the same weig
       });
     },
   );
+  withVnni.each(['q8', 'uint8'] as const)('%s: int8 copies of the uint8 weights give the same logits bit for bit (GroupQueryAttention q8 files are uint8)', async (dtype) => {
+    const signed = await logits(dtype, true);
+    const graph = decodeGraph(derivedGraphPath(path.join(dir, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model_uint8.onnx')));
+    const weightNames = new Set(graph.node.filter((n) => n.opType === 'MatMulInteger').map((n) => n.input[1]));
+    const weights = graph.initializer.filter((t) => weightNames.has(t.name));
+    expect(weights.length).toBeGreaterThan(0);
+    expect(weights.every((t) => t.dataType === onnx.TensorProto.DataType.INT8)).toBe(true);
+    const unsigned = await logits(dtype, true, { QWEN_GEN_SIGNED_WEIGHTS: '0' });
+    const unsignedGraph = decodeGraph(derivedGraphPath(path.join(dir, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model_uint8.onnx')));
+    expect(unsignedGraph.initializer.filter((t) => weightNames.has(t.name)).every((t) => t.dataType === onnx.TensorProto.DataType.UINT8)).toBe(true);
+    signed.forEach((row, i) => expect(maxAbsDifference(row, unsigned[i])).toBe(0));
+  });
+
   test('q4: the 8-bit lm_head copy dequantizes to within half a step of every float weight (read back from its file)', async () => {
     await logits('q4', true);
     const source = onnx.ModelProto.decode(fs.readFileSync(path.join(dir, 'onnx', 'model_q4.onnx'))).graph as onnx.GraphProto;
