@@ -116,6 +116,9 @@ function renderBatchSweep(r) {
   ].join('\n');
 }
 
+/** Issue 15's target for W-shared, carried into issue 19: the prefix cache's run ≥ 4× faster than the uncached run. */
+const SHARED_TARGET = 4;
+
 function renderShared(r) {
   const rows = Object.entries(r.engines).map(([engine, info]) => {
     const e = r.summary[engine];
@@ -125,12 +128,17 @@ function renderShared(r) {
       gb(e.peak_rss_bytes?.max), engine === 'qwen-gen' ? '1.00×' : times(e.wall_ratio_vs_qwen_gen)];
   });
   const c = r.checks.prompt_tokens_computed;
+  const uncached = r.summary['qwen-gen-no-cache'];
+  const ratioMedian = r.summary['qwen-gen']?.complete && uncached?.complete ? uncached.wall_ratio_vs_qwen_gen : undefined;
+  const verdict = ratioMedian == null ? 'not measured' : ratioMedian >= SHARED_TARGET ? 'met' : '**not met**';
   return [
     `W-shared, ${r.dtype}: ${r.workload.requests} requests behind one ${r.workload.shared_tokens}-token preamble, then a ${r.workload.question_token_range[0]}–${r.workload.question_token_range[1]}-token question each, max_tokens ${r.workload.max_tokens.max}, EOS ignored; batch ${r.workload.batch_size}, ${r.settings.threads} threads.`,
     '',
     table(['run', 'wall s', 'prompt tokens computed', 'prefill / decode s', 'peak RSS', 'its wall ÷ qwen-gen\'s'], rows),
     '',
     `Prompt tokens computed with the cache: ${c.with_cache == null || !c.without_cache ? 'n/a' : `${pct(c.with_cache / c.without_cache)} of the uncached run's`}; greedy tokens identical with and without it: ${r.checks.greedy_tokens_identical_with_and_without_cache ?? 'n/a'}.`,
+    '',
+    `Target (issues 15 and 19): with the prefix cache ≥ ${SHARED_TARGET}× faster than \`--no-prefix-cache\` (ratio of the median wall times: ${times(ratioMedian)}) — ${verdict}.`,
   ].join('\n');
 }
 

@@ -1,4 +1,5 @@
 import { runGenerateJob } from '../job/generateJob';
+import { DEFAULT_BATCH_SIZE } from '../job/jobOptions';
 import { Report } from '../diagnostics/report';
 import { FailOn } from '../diagnostics/gate';
 import { ParamName } from '../params/generationParams';
@@ -112,7 +113,7 @@ async function* run(requests: Iterable<GenerateRequest>, options: GenerateOption
     model: options.model ?? DEFAULT_MODEL_ID,
     overwrite: false,
     signal: options.signal,
-    batchSize: options.batchSize ?? 8,
+    batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
     maxBatchTokens: options.maxBatchTokens,
     maxMemory: options.maxMemory,
     prefixCache: options.prefixCache,

@@ -7,6 +7,13 @@ import { GenerationFlags } from './generationDefaults';
 import { ReportFormat } from './runDiagnostics';
 import { StepActivity } from './stepActivity';
 
+/**
+ * `--batch-size` when not given, chosen by the batch-size sweep (README, Performance → Batch size; `node bench/run.js
+ * batch-sweep`): 16 finished the W64 workload sooner than 8 on fp32, q8 and q4, and 32 was no faster than 16. The
+ * memory budget (`--max-memory`) still limits the rows actually decoded together.
+ */
+export const DEFAULT_BATCH_SIZE = 16;
+
 export type OutputFormat = 'auto' | 'qwen-gen' | 'openai';
 
 export interface GenerateJobOptions {
@@ -26,6 +33,7 @@ export interface GenerateJobOptions {
   signal?: AbortSignal;
   /** Counts the model steps in flight (a second Ctrl-C waits for the one running). */
   steps?: StepActivity;
+  /** Rows decoded together at most (`--batch-size`; DEFAULT_BATCH_SIZE when not given). */
   batchSize: number;
   maxBatchTokens?: number;
   /** Bytes for KV cache, logits and activations (default: half of the free memory). */

@@ -287,3 +287,28 @@ describe('structured-output table rules (part structured)', () => {
     expect(text).toContain('— not measured.');
   });
 });
+
+describe('W-shared table rules (part shared)', () => {
+  const sharedResult = (runs: Run[]) => {
+    const base = compareResult(runs, 'shared/q4');
+    return { ...base, name: 'shared-q4', part: 'shared', dtype: 'q4', command: 'node bench/run.js shared --dtype q4 --reps 3 --threads 2',
+      workload: { requests: 64, shared_tokens: 1000, question_token_range: [20, 80], max_tokens: { max: 32 }, batch_size: 8 },
+      engines: { 'qwen-gen': { label: 'qwen-gen' }, 'qwen-gen-no-cache': { label: 'qwen-gen --no-prefix-cache' } },
+      checks: { prompt_tokens_computed: { with_cache: 4000, without_cache: 64000 }, greedy_tokens_identical_with_and_without_cache: '64/64' } };
+  };
+  const reps = (cached: number, uncached: number, uncachedFinished = true) => [1, 2, 3].flatMap((i) => [
+    run('qwen-gen', cached + i), run('qwen-gen-no-cache', uncached + i, uncachedFinished || i !== 2, uncachedFinished || i !== 2 ? 'ok' : 'time limit')]);
+
+  test('the ratio of the median wall times against the 4× target: met at 4.1×, not met at 3.9×', () => {
+    const met = renderResult(sharedResult(reps(49, 205)) as never, { file: null });
+    // Medians 51 and 207: 207 / 51 = 4.06.
+    expect(met).toContain('(ratio of the median wall times: 4.06×) — met.');
+    const slow = renderResult(sharedResult(reps(49, 195)) as never, { file: null });
+    expect(slow).toContain('(ratio of the median wall times: 3.86×) — **not met**.');
+  });
+
+  test('an unfinished uncached run gives no ratio and no verdict', () => {
+    const text = renderResult(sharedResult(reps(49, 205, false)) as never, { file: null });
+    expect(text).toContain('(ratio of the median wall times: —) — not measured.');
+  });
+});

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { GenerateJobOptions, GenerateJobResult, OutputFormat, runGenerateJob } from '../../job/generateJob';
 import { InputInterrupted, STOP_AFTER_STEP, StopReason, watchInterruptions } from '../../job/interruption';
 import { StepActivity } from '../../job/stepActivity';
+import { DEFAULT_BATCH_SIZE } from '../../job/jobOptions';
 import { closestName } from '../../closestName';
 import { COMMAND_NAMES } from '../commandNames';
 import * as fs from 'node:fs';
@@ -85,7 +86,7 @@ export function registerGenerate(program: Command): void {
     .option('--overwrite', 'replace an existing output file', false)
     .option('--resume', 'continue -o FILE: keep its complete lines, generate only the ids not done yet (error records are retried)', false)
     .option('--force', 'with --resume: accept existing lines generated with other settings', false)
-    .option('-b, --batch-size <n>', 'rows decoded together at most', positiveInt('--batch-size'), 8)
+    .option('-b, --batch-size <n>', 'rows decoded together at most', positiveInt('--batch-size'), DEFAULT_BATCH_SIZE)
     .option('--max-batch-tokens <n>', 'prompt tokens (pads included) per prefill step at most', positiveInt('--max-batch-tokens'))
     .option('--max-memory <size>', 'memory for KV cache, logits and activations, e.g. 4GB (default: half of the free memory, within the cgroup limit)', byteSize)
     .option('--no-prefix-cache', 'prefill every prompt whole, even the parts shared with other prompts (prefix caching is on by default)')
