@@ -35,7 +35,7 @@ const OLD_DERIVED_SUFFIXES = ['.qwen-gen-gather.onnx'];
 /** metadata_props key of the derived model; its value identifies the source version and the rewrites. */
 export const DERIVED_GRAPH_METADATA_KEY = 'qwen-gen.derived-graph';
 /** Bump when a rewrite changes, so files written by older code are derived again. */
-const REWRITE_VERSION = 3;
+const REWRITE_VERSION = 4;
 
 export interface DerivedGraphOptions {
   /** Gather the hidden state at one position per row before the vocabulary projection. */
@@ -170,7 +170,7 @@ async function planFrom(onnxPath: string, options: DerivedGraphOptions): Promise
   let signed: SignedWeightsPlan | null = null;
   if (options.kernels?.signedWeights) {
     const dataFile = path.basename(derivedDataPath(onnxPath));
-    const result = planSignedWeights(layout, onnxPath, dataFile, lmHead?.dataBytes ?? 0);
+    const result = await planSignedWeights(layout, onnxPath, dataFile, lmHead?.dataBytes ?? 0);
     skipped.push(...result.skipped.map((reason) => `signed_8bit_weights: ${reason}`));
     if (result.plan) {
       signed = result.plan;

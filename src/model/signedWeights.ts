@@ -48,7 +48,7 @@ export interface SignedWeightsResult {
  * weights and relative external-data locations), `dataFileName` the derived data file's name and `dataOffset` where in
  * it the first copy may start.
  */
-export function planSignedWeights(layout: ModelLayout, onnxPath: string, dataFileName: string, dataOffset: number): SignedWeightsResult {
+export async function planSignedWeights(layout: ModelLayout, onnxPath: string, dataFileName: string, dataOffset: number): Promise<SignedWeightsResult> {
   const skipped: string[] = [];
   const fields = layout.graphFields;
   const initializerIndex = new Map<string, number>();
@@ -71,6 +71,12 @@ export function planSignedWeights(layout: ModelLayout, onnxPath: string, dataFil
     return field?.kind === 'initializer' ? field : undefined;
   };
 
+  const zeroPoints = new Map<string, Uint8Array | undefined>();
+  for (const node of matMuls) {
+    const name = node.input[3] ?? '';
+    if (name && !zeroPoints.has(name)) zeroPoints.set(name, await zeroPointValues(fields, initializerIndex.get(name), onnxPath));
+  }
+
   // The nodes that can take an int8 weight; a weight or zero point shared with a node that cannot keeps them all as they are.
   const candidates = new Set<onnx.NodeProto>();
   for (const node of matMuls) {
@@ -83,7 +89,7 @@ export function planSignedWeights(layout: ModelLayout, onnxPath: string, dataFil
     else if (!onlyAs(node.input[1], 1) || (zeroPointName && !onlyAs(zeroPointName, 3))) why('its weight or zero point feeds another node');
     // A typed declaration (graph input of an old IR version, value_info) would contradict the new int8 type.
     else if (declared.has(node.input[1]) || declared.has(zeroPointName)) why('its weight or zero point is also declared with its type');
-    else if (zeroPointName && !zeroPointValues(fields, initializerIndex.get(zeroPointName))) why('its zero point is not a small uint8 initializer');
+    else if (zeroPointName && !zeroPoints.get(zeroPointName)) why('its zero point is not a small uint8 initializer');
     else {
       const source = weightSource(weight, onnxPath);
       if ('reason' in source) why(source.reason);
@@ -122,7 +128,7 @@ export function planSignedWeights(layout: ModelLayout, onnxPath: string, dataFil
       const zeroPointAt = initializerIndex.get(zeroPointName)!;
       if (replaced.has(zeroPointAt)) continue;
       const original = (fields[zeroPointAt] as Extract<GraphField, { kind: 'initializer' }>).tensor;
-      const signed = zeroPointValues(fields, zeroPointAt)!.map((z) => z ^ 0x80);
+      const signed = zeroPoints.get(zeroPointName)!.map((z) => z ^ 0x80);
       replaced.set(zeroPointAt, synthesizedInitializer(onnx.TensorProto.create({ name: zeroPointName, dataType: INT8, dims: original.dims, rawData: signed })));
     } else {
       // No zero point means 0 for the uint8 weight: −128 for its int8 copy.
@@ -225,14 +231,33 @@ function weightSource(field: Extract<GraphField, { kind: 'initializer' }>, onnxP
   return { reason: 'its weight is not stored as raw bytes' };
 }
 
-/** A uint8 zero-point initializer's values (scalar or per column), when they are embedded; undefined otherwise. */
-function zeroPointValues(fields: readonly GraphField[], index: number | undefined): Uint8Array | undefined {
+/** Zero points larger than this are not read (a per-column zero point of a real projection is a few kilobytes). */
+const MAX_ZERO_POINT_BYTES = 1 << 20;
+
+/** A uint8 zero-point initializer's values (scalar or per column), embedded or in external data; undefined otherwise. */
+async function zeroPointValues(fields: readonly GraphField[], index: number | undefined, onnxPath: string): Promise<Uint8Array | undefined> {
   const field = index === undefined ? undefined : fields[index];
   if (!field || field.kind !== 'initializer' || field.tensor.dataType !== UINT8) return undefined;
-  const elements = field.tensor.dims.reduce((product, d) => product * toNumber(d), 1);
-  const raw = field.tensor.rawData;
+  const tensor = field.tensor;
+  const elements = tensor.dims.reduce((product, d) => product * toNumber(d), 1);
+  if (elements > MAX_ZERO_POINT_BYTES) return undefined;
+  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    const entry = (key: string) => tensor.externalData.find((e) => e.key === key)?.value;
+    const location = entry('location');
+    if (!location || Number(entry('length') ?? elements) !== elements) return undefined;
+    const file = await fsp.open(path.join(path.dirname(onnxPath), location), 'r');
+    try {
+      const bytes = Buffer.alloc(elements);
+      const { bytesRead } = await file.read(bytes, 0, elements, Number(entry('offset') ?? 0));
+      return bytesRead === elements ? Uint8Array.from(bytes) : undefined;
+    } finally {
+      await file.close();
+    }
+  }
+  if (field.rawData) return undefined; // a large embedded payload: not a zero point
+  const raw = tensor.rawData;
   if (raw && raw.length === elements) return Uint8Array.from(raw);
-  const ints = field.tensor.int32Data;
+  const ints = tensor.int32Data;
   if (ints && ints.length === elements) return Uint8Array.from(ints);
   return undefined;
 }

@@ -59,7 +59,8 @@ interface Projection {
  * One projection as onnxruntime's dynamic quantizer writes it: DynamicQuantizeLinear(x) → MatMulInteger(q, W, zp, W_zp) →
  * Cast → Mul(·, Mul(x_scale, W_scale)).
  */
-function writeProjection(name: string, options: { signed: boolean; perColumn: boolean }): Projection {
+/** `externalData`: every initializer in `projection.onnx_data` (as large exports store them, zero points included). */
+function writeProjection(name: string, options: { signed: boolean; perColumn: boolean; externalData?: boolean }): Projection {
   // Over 64 KB of weights, so the derived file references them instead of copying them (small tensors are copied).
   const k = 256;
   const n = 272;
@@ -103,6 +104,21 @@ function writeProjection(name: string, options: { signed: boolean; perColumn: bo
   const dir = path.join(workDir, name);
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'projection.onnx');
+  if (options.externalData) {
+    const chunks: Buffer[] = [];
+    let offset = 0;
+    for (const initializer of (model.graph as onnx.GraphProto).initializer) {
+      const raw = Buffer.from(initializer.rawData);
+      initializer.rawData = new Uint8Array(0);
+      initializer.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      initializer.externalData = [
+        { key: 'location', value: 'projection.onnx_data' }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(raw.length) },
+      ].map((e) => onnx.StringStringEntryProto.create(e));
+      chunks.push(raw);
+      offset += raw.length;
+    }
+    fs.writeFileSync(path.join(dir, 'projection.onnx_data'), Buffer.concat(chunks));
+  }
   fs.writeFileSync(file, onnx.ModelProto.encode(model).finish());
   return { file, k, n, weights, weightScale, weightZeroPoint };
 }
@@ -212,6 +228,7 @@ describe.each([
 describe.each([
   ['a zero point, per-tensor scale', { signed: false, perColumn: false }],
   ['per-column scales and zero points', { signed: false, perColumn: true }],
+  ['every tensor in external data, zero points included', { signed: false, perColumn: true, externalData: true }],
 ])('uint8 weights stored as int8 (%s)', (name, options) => {
   const slug = name.replace(/[^a-z0-9]+/gi, '-');
   const rows = 5;
