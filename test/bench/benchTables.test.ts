@@ -70,9 +70,9 @@ describe('README performance tables and bench/results', () => {
     const results = tables.loadResults();
     const generated = tables.regenerate(readme, results).text;
     // A figure changed by hand inside a generated block: the block no longer matches its results.
-    const edited = generated.replace(/(<!-- bench-table: shared\/fp32,shared\/q4 -->\n)/, '$1Measured: 123.4 s.\n');
+    const edited = generated.replace(/(<!-- bench-table: shared\/fp32,shared\/q4,shared\/q8 -->\n)/, '$1Measured: 123.4 s.\n');
     expect(edited).not.toBe(generated);
-    expect(tables.regenerate(edited, results).changed).toContain('shared/fp32,shared/q4');
+    expect(tables.regenerate(edited, results).changed).toContain('shared/fp32,shared/q4,shared/q8');
     // A measurement typed into the prose of the Performance section or the W-shared benchmark paragraph.
     expect(tables.unbackedMeasurements(readme.replace('#### Where the time goes\n', '#### Where the time goes\n\nA decode step takes 214 ms.\n'))
       .map((m) => m.match)).toEqual(['214 ms']);
