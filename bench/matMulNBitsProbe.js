@@ -9,6 +9,7 @@
 // graph). Random weights and inputs; variants interleaved, median of the runs. 8 rows ≈ a decode step at batch 8;
 // 1200 rows ≈ a prefill chunk. Results on stdout as JSON lines.
 const { Command } = require('commander');
+const { createRandom } = require('./prng');
 
 const opts = new Command()
   .option('--rows <list>', 'activation rows per run', '8,1200')
@@ -23,11 +24,6 @@ const Q = 2048;
 const KV = 1024;
 const INTERMEDIATE = 3072;
 const BLOCK = 32;
-
-function random(seed) {
-  let s = seed >>> 0;
-  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
-}
 
 function buildGraph(fused, bits, layers, next) {
   const { OnnxGraphBuilder, DataType } = require('../dist/tinymodel/onnxGraphBuilder');
@@ -62,7 +58,7 @@ function buildGraph(fused, bits, layers, next) {
 
 (async () => {
   const ort = require('onnxruntime-node');
-  const next = random(7);
+  const { next } = createRandom(7);
   const variants = opts.variants.split(',');
   const sessions = {};
   for (const variant of variants) {

@@ -53,11 +53,7 @@ export const DEFAULT_DERIVED_GRAPH: DerivedGraphOptions = Object.freeze({ gather
  * `QWEN_GEN_QUANTIZED_LM_HEAD=0` keeps the float vocabulary projection and `QWEN_GEN_SIGNED_WEIGHTS=0` keeps uint8
  * weights (which stay anyway on a CPU without VNNI).
  */
-export function derivedGraphOptions(
-  graph: { hasLogitsToKeep: boolean },
-  env: NodeJS.ProcessEnv = process.env,
-  hasVnni: () => boolean = cpuHasVnni,
-): DerivedGraphOptions {
+export function derivedGraphOptions(graph: { hasLogitsToKeep: boolean }, env: NodeJS.ProcessEnv = process.env): DerivedGraphOptions {
   const level = env.QWEN_GEN_ACCURACY_LEVEL === undefined ? DEFAULT_KERNEL_REWRITES.matMulNBitsAccuracyLevel : Number(env.QWEN_GEN_ACCURACY_LEVEL);
   return {
     gatherLogits: !graph.hasLogitsToKeep,
@@ -65,7 +61,7 @@ export function derivedGraphOptions(
       matMulNBitsAccuracyLevel: Number.isInteger(level) && level >= 0 && level <= 4 ? level : DEFAULT_KERNEL_REWRITES.matMulNBitsAccuracyLevel,
       rowWiseActivationQuantization: env.QWEN_GEN_ROW_QUANT !== '0',
       quantizedLmHead: env.QWEN_GEN_QUANTIZED_LM_HEAD !== '0',
-      signedWeights: env.QWEN_GEN_SIGNED_WEIGHTS !== '0' && hasVnni(),
+      signedWeights: env.QWEN_GEN_SIGNED_WEIGHTS !== '0' && cpuHasVnni(),
     },
   };
 }

@@ -9,22 +9,15 @@
  * It applies to the gathered-logits head only (gatheredLogitsPlan.ts), whose projection is a Gemm (transB = 1) over a
  * float32 [vocab, hidden] initializer or a MatMul over a float32 [hidden, vocab] one, without bias.
  */
-import * as path from 'path';
 import { promises as fsp } from 'fs';
 import { onnx } from 'onnx-proto';
 import { GatheredLogitsPlan } from './gatheredLogitsPlan';
 import { ModelLayout, toNumber } from './onnxModelLayout';
+import { ByteSource, externalTensor, initializerSource, readFully, writeFully } from './initializerData';
 
 export const LM_HEAD_BLOCK = 32;
 const LM_HEAD_BITS = 8;
 const NAME_PREFIX = 'qwen_gen_lm_head/';
-
-/** Where the float weight's bytes are: a file (the .onnx itself for embedded data) and a byte range. */
-interface WeightSource {
-  file: string;
-  offset: number;
-  length: number;
-}
 
 export interface LmHeadPlan {
   /** The new head's projection node (replaces the gather plan's). */
@@ -35,7 +28,7 @@ export interface LmHeadPlan {
   hidden: number;
   /** True when the float weight is stored [vocab, hidden] (Gemm transB = 1), false for [hidden, vocab] (MatMul). */
   rowsAreVocab: boolean;
-  source: WeightSource;
+  source: ByteSource;
   /** Bytes of the data file: quantized weight, then scales. */
   dataBytes: number;
 }
@@ -68,32 +61,15 @@ export function planQuantizedLmHead(layout: ModelLayout, gather: GatheredLogitsP
   const [vocab, hidden] = rowsAreVocab ? dims : [dims[1], dims[0]];
   if (hidden % LM_HEAD_BLOCK !== 0) return { reason: `the hidden size ${hidden} is not a multiple of ${LM_HEAD_BLOCK}` };
 
-  let source: WeightSource;
-  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    const entry = (key: string) => tensor.externalData.find((e) => e.key === key)?.value;
-    const location = entry('location');
-    if (!location) return { reason: 'the projection weight has no external-data location' };
-    source = { file: path.join(path.dirname(onnxPath), location), offset: Number(entry('offset') ?? 0), length: Number(entry('length') ?? vocab * hidden * 4) };
-  } else if (field.rawData) {
-    source = { file: onnxPath, offset: field.rawData.start, length: field.rawData.end - field.rawData.start };
-  } else return { reason: 'the projection weight is not stored as raw bytes' };
+  const source = initializerSource(field, onnxPath, vocab * hidden * 4);
+  if ('reason' in source) return { reason: `the projection weight ${source.reason}` };
   if (source.length !== vocab * hidden * 4) return { reason: 'the projection weight has an unexpected byte length' };
 
   const blocks = hidden / LM_HEAD_BLOCK;
   const weightBytes = vocab * hidden;
   const scaleBytes = vocab * blocks * 4;
   const external = (name: string, dataType: number, tensorDims: number[], offset: number, length: number) =>
-    onnx.TensorProto.create({
-      name,
-      dataType,
-      dims: tensorDims,
-      dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-      externalData: [
-        { key: 'location', value: dataFileName },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(length) },
-      ],
-    });
+    externalTensor(name, dataType, tensorDims, dataFileName, offset, length);
   const quantizedName = `${NAME_PREFIX}weight_q8`;
   const scalesName = `${NAME_PREFIX}scales`;
   const node = onnx.NodeProto.create({
@@ -196,7 +172,7 @@ async function readRows(file: import('fs').promises.FileHandle, offset: number, 
 }
 
 /** Columns [first, first + count) of a [hidden, vocab] float32 matrix, as rows. */
-async function readColumns(file: import('fs').promises.FileHandle, source: WeightSource, hidden: number, vocab: number, first: number, count: number): Promise<Float32Array> {
+async function readColumns(file: import('fs').promises.FileHandle, source: ByteSource, hidden: number, vocab: number, first: number, count: number): Promise<Float32Array> {
   const out = new Float32Array(count * hidden);
   const row = Buffer.alloc(count * 4);
   for (let h = 0; h < hidden; h++) {
@@ -205,16 +181,4 @@ async function readColumns(file: import('fs').promises.FileHandle, source: Weigh
     for (let c = 0; c < count; c++) out[c * hidden + h] = values[c];
   }
   return out;
-}
-
-async function readFully(file: import('fs').promises.FileHandle, buffer: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < buffer.length; ) {
-    const { bytesRead } = await file.read(buffer, done, buffer.length - done, position + done);
-    if (bytesRead <= 0) throw new Error(`the weight file ended at byte ${position + done}`);
-    done += bytesRead;
-  }
-}
-
-async function writeFully(file: import('fs').promises.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) done += (await file.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
 }

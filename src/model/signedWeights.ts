@@ -9,9 +9,9 @@
  * 16-bit integers, which would change results. The int8 copies are written once into the derived data file
  * (`<name>.qwen-gen.onnx_data`, after the quantized lm_head when there is one); the user's files are only read.
  */
-import * as path from 'path';
 import { promises as fsp } from 'fs';
 import { onnx } from 'onnx-proto';
+import { ByteSource, externalTensor, initializerSource, readFully, writeFully } from './initializerData';
 import { GraphField, ModelLayout, opTypeKeyOf, toNumber } from './onnxModelLayout';
 
 const UINT8 = onnx.TensorProto.DataType.UINT8;
@@ -22,7 +22,7 @@ const ALIGNMENT = 4096;
 /** One weight to copy as int8: its bytes (in the source file, or a small embedded weight's own) and where they go. */
 export interface SignedWeightCopy {
   name: string;
-  source: { file: string; offset: number; length: number } | Uint8Array;
+  source: ByteSource | Uint8Array;
   /** Offset in the derived data file. */
   offset: number;
 }
@@ -72,13 +72,19 @@ export async function planSignedWeights(layout: ModelLayout, onnxPath: string, d
   };
 
   const zeroPoints = new Map<string, Uint8Array | undefined>();
-  for (const node of matMuls) {
-    const name = node.input[3] ?? '';
-    if (name && !zeroPoints.has(name)) zeroPoints.set(name, await zeroPointValues(fields, initializerIndex.get(name), onnxPath));
+  const files = new OpenFiles();
+  try {
+    for (const node of matMuls) {
+      const name = node.input[3] ?? '';
+      if (name && !zeroPoints.has(name)) zeroPoints.set(name, await zeroPointValues(fields[initializerIndex.get(name) ?? -1], onnxPath, files));
+    }
+  } finally {
+    await files.close();
   }
 
   // The nodes that can take an int8 weight; a weight or zero point shared with a node that cannot keeps them all as they are.
   const candidates = new Set<onnx.NodeProto>();
+  const sources = new Map<string, ByteSource | Uint8Array>();
   for (const node of matMuls) {
     const weight = weightFieldOf(node);
     const zeroPointName = node.input[3] ?? '';
@@ -92,8 +98,11 @@ export async function planSignedWeights(layout: ModelLayout, onnxPath: string, d
     else if (zeroPointName && !zeroPoints.get(zeroPointName)) why('its zero point is not a small uint8 initializer');
     else {
       const source = weightSource(weight, onnxPath);
-      if ('reason' in source) why(source.reason);
-      else candidates.add(node);
+      if ('reason' in source) why(`its weight ${source.reason}`);
+      else {
+        sources.set(node.input[1], source);
+        candidates.add(node);
+      }
     }
   }
   for (let changed = true; changed; ) {
@@ -117,11 +126,10 @@ export async function planSignedWeights(layout: ModelLayout, onnxPath: string, d
     const weightAt = initializerIndex.get(weightName)!;
     if (!replaced.has(weightAt)) {
       const weight = fields[weightAt] as Extract<GraphField, { kind: 'initializer' }>;
-      const source = weightSource(weight, onnxPath) as SignedWeightCopy['source'];
-      const length = source.length;
+      const source = sources.get(weightName)!;
       copies.push({ name: weightName, source, offset });
-      replaced.set(weightAt, synthesizedInitializer(externalInt8(weight.tensor, dataFileName, offset, length)));
-      offset = align(offset + length);
+      replaced.set(weightAt, synthesizedInitializer(externalTensor(weightName, INT8, weight.tensor.dims, dataFileName, offset, source.length)));
+      offset = align(offset + source.length);
     }
     const zeroPointName = node.input[3] ?? '';
     if (zeroPointName) {
@@ -158,35 +166,51 @@ export async function planSignedWeights(layout: ModelLayout, onnxPath: string, d
  */
 export async function writeSignedWeights(plan: SignedWeightsPlan, target: string, create: boolean): Promise<void> {
   const output = await fsp.open(target, create ? 'wx' : 'r+');
+  const files = new OpenFiles();
   try {
     const chunk = Buffer.allocUnsafe(8 * 1024 * 1024);
     const writeSigned = async (bytes: Buffer, length: number, position: number) => {
       for (let i = 0; i < length; i++) bytes[i] ^= 0x80;
-      for (let written = 0; written < length; ) written += (await output.write(bytes, written, length - written, position + written)).bytesWritten;
+      await writeFully(output, bytes, position, length);
     };
-    for (const copy of plan.copies) {
-      const { source } = copy;
+    for (const { source, offset } of plan.copies) {
       if (source instanceof Uint8Array) {
-        await writeSigned(Buffer.from(source), source.length, copy.offset);
+        await writeSigned(Buffer.from(source), source.length, offset);
         continue;
       }
-      const input = await fsp.open(source.file, 'r');
-      try {
-        for (let done = 0; done < source.length; ) {
-          const { bytesRead } = await input.read(chunk, 0, Math.min(chunk.length, source.length - done), source.offset + done);
-          if (bytesRead <= 0) throw new Error(`${source.file} ended at byte ${source.offset + done} while reading ${copy.name}`);
-          await writeSigned(chunk, bytesRead, copy.offset + done);
-          done += bytesRead;
-        }
-      } finally {
-        await input.close();
+      const input = await files.open(source.file);
+      for (let done = 0; done < source.length; done += chunk.length) {
+        const piece = chunk.subarray(0, Math.min(chunk.length, source.length - done));
+        await readFully(input, piece, source.offset + done);
+        await writeSigned(piece, piece.length, offset + done);
       }
     }
     // The file ends where the plan says, so the next derivation finds the same size.
     await output.truncate(plan.dataEnd);
     await output.sync();
   } finally {
+    await files.close();
     await output.close();
+  }
+}
+
+/** Files opened for reading once each, however many tensors are read from them. */
+class OpenFiles {
+  private readonly handles = new Map<string, Promise<fsp.FileHandle>>();
+
+  open(file: string): Promise<fsp.FileHandle> {
+    let handle = this.handles.get(file);
+    if (!handle) {
+      handle = fsp.open(file, 'r');
+      this.handles.set(file, handle);
+    }
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    const opened = await Promise.allSettled(this.handles.values());
+    this.handles.clear();
+    for (const result of opened) if (result.status === 'fulfilled') await result.value.close();
   }
 }
 
@@ -198,61 +222,41 @@ function synthesizedInitializer(tensor: onnx.TensorProto): GraphField {
   return { kind: 'initializer', synthesized: true, span: { start: 0, end: 0 }, tensor, slimBytes: Buffer.alloc(0), droppedOtherLargeField: false };
 }
 
-function externalInt8(original: onnx.TensorProto, dataFileName: string, offset: number, length: number): onnx.TensorProto {
-  return onnx.TensorProto.create({
-    name: original.name,
-    dataType: INT8,
-    dims: original.dims,
-    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-    externalData: [
-      { key: 'location', value: dataFileName },
-      { key: 'offset', value: String(offset) },
-      { key: 'length', value: String(length) },
-    ],
-  });
+/** Where a uint8 weight's bytes are: a range of a file, or a small embedded weight's own bytes. */
+function weightSource(field: Extract<GraphField, { kind: 'initializer' }>, onnxPath: string): ByteSource | Uint8Array | { reason: string } {
+  const elements = elementCount(field.tensor);
+  if (!field.rawData && field.tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) {
+    const raw = field.tensor.rawData;
+    return raw && raw.length === elements ? Uint8Array.from(raw) : { reason: 'is not stored as raw bytes' };
+  }
+  const source = initializerSource(field, onnxPath, elements);
+  if ('reason' in source) return source;
+  return source.length === elements ? source : { reason: 'has an unexpected byte length' };
 }
 
-/** Where a uint8 weight's bytes are: external data, a large raw_data payload in the graph file, or a small one's bytes. */
-function weightSource(field: Extract<GraphField, { kind: 'initializer' }>, onnxPath: string): SignedWeightCopy['source'] | { reason: string } {
-  const tensor = field.tensor;
-  const elements = tensor.dims.reduce((product, d) => product * toNumber(d), 1);
-  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    const entry = (key: string) => tensor.externalData.find((e) => e.key === key)?.value;
-    const location = entry('location');
-    if (!location) return { reason: 'its weight has no external-data location' };
-    const length = Number(entry('length') ?? elements);
-    if (length !== elements) return { reason: 'its weight has an unexpected byte length' };
-    return { file: path.join(path.dirname(onnxPath), location), offset: Number(entry('offset') ?? 0), length };
-  }
-  if (field.rawData && !field.droppedOtherLargeField && field.rawData.end - field.rawData.start === elements) {
-    return { file: onnxPath, offset: field.rawData.start, length: elements };
-  }
-  if (!field.rawData && tensor.rawData && tensor.rawData.length === elements) return Uint8Array.from(tensor.rawData);
-  return { reason: 'its weight is not stored as raw bytes' };
+function elementCount(tensor: onnx.TensorProto): number {
+  return tensor.dims.reduce((product, d) => product * toNumber(d), 1);
 }
 
 /** Zero points larger than this are not read (a per-column zero point of a real projection is a few kilobytes). */
 const MAX_ZERO_POINT_BYTES = 1 << 20;
 
 /** A uint8 zero-point initializer's values (scalar or per column), embedded or in external data; undefined otherwise. */
-async function zeroPointValues(fields: readonly GraphField[], index: number | undefined, onnxPath: string): Promise<Uint8Array | undefined> {
-  const field = index === undefined ? undefined : fields[index];
+async function zeroPointValues(field: GraphField | undefined, onnxPath: string, files: OpenFiles): Promise<Uint8Array | undefined> {
   if (!field || field.kind !== 'initializer' || field.tensor.dataType !== UINT8) return undefined;
   const tensor = field.tensor;
-  const elements = tensor.dims.reduce((product, d) => product * toNumber(d), 1);
+  const elements = elementCount(tensor);
   if (elements > MAX_ZERO_POINT_BYTES) return undefined;
   if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    const entry = (key: string) => tensor.externalData.find((e) => e.key === key)?.value;
-    const location = entry('location');
-    if (!location || Number(entry('length') ?? elements) !== elements) return undefined;
-    const file = await fsp.open(path.join(path.dirname(onnxPath), location), 'r');
+    const source = initializerSource(field, onnxPath, elements);
+    if ('reason' in source || source.length !== elements) return undefined;
+    const bytes = Buffer.alloc(elements);
     try {
-      const bytes = Buffer.alloc(elements);
-      const { bytesRead } = await file.read(bytes, 0, elements, Number(entry('offset') ?? 0));
-      return bytesRead === elements ? Uint8Array.from(bytes) : undefined;
-    } finally {
-      await file.close();
+      await readFully(await files.open(source.file), bytes, source.offset);
+    } catch {
+      return undefined; // a missing or short data file: the weight is left as it is, with the reason
     }
+    return Uint8Array.from(bytes);
   }
   if (field.rawData) return undefined; // a large embedded payload: not a zero point
   const raw = tensor.rawData;

@@ -108,7 +108,7 @@ function writeProjection(name: string, options: { signed: boolean; perColumn: bo
     const chunks: Buffer[] = [];
     let offset = 0;
     for (const initializer of (model.graph as onnx.GraphProto).initializer) {
-      const raw = Buffer.from(initializer.rawData);
+      const raw = Buffer.from(initializer.rawData as Uint8Array);
       initializer.rawData = new Uint8Array(0);
       initializer.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       initializer.externalData = [
