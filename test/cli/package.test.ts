@@ -150,6 +150,15 @@ generate([], 'tiny');
   expect(tsc.status).toBe(0);
 });
 
+test('the sources and the tests type-check (ts-jest only transpiles them: isolatedModules), as `npm run typecheck` does', () => {
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--noEmit'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  expect(tsc.stdout + tsc.stderr).toBe('');
+  expect(tsc.status).toBe(0);
+});
+
 test('npm run build starts from an empty dist/ (no stale file from a removed module is left to be packed); prepare and test build', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   expect(pkg.scripts.build).toMatch(/^npm run clean && tsc -p tsconfig\.build\.json$/);
